@@ -1,0 +1,7 @@
+"""The REST API under /api/."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

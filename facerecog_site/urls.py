@@ -1,0 +1,19 @@
+"""URL routes.
+
+Media files are deliberately not routed: photos are served only through
+authenticated views (people.urls).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("facerecog_site.api_urls")),
+    path("accounts/", include("accounts.urls")),
+    path("photos/", include("people.urls")),
+    path("", include("recognition.prototype_urls")),
+    path("", include("web.urls")),
+]

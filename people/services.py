@@ -1,0 +1,74 @@
+"""Writes for people and their photos."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from people.models import FaceImage, Person
+
+User = AbstractBaseUser | AnonymousUser | None
+
+
+def user_or_none(user: User) -> AbstractBaseUser | None:
+    return user if isinstance(user, AbstractBaseUser) else None
+
+
+def person_create(
+    *, name: str, external_id: str | None = None, notes: str = "", created_by: User = None
+) -> Person:
+    person = Person(
+        name=name.strip(),
+        external_id=(external_id or "").strip() or None,
+        notes=notes,
+        created_by=user_or_none(created_by),
+    )
+    person.full_clean()
+    person.save()
+    return person
+
+
+def person_update(
+    *,
+    person: Person,
+    name: str | None = None,
+    external_id: str | None = None,
+    notes: str | None = None,
+) -> Person:
+    if name is not None:
+        person.name = name.strip()
+    if external_id is not None:
+        person.external_id = external_id.strip() or None
+    if notes is not None:
+        person.notes = notes
+    person.full_clean()
+    person.save()
+    return person
+
+
+def files_delete_on_commit(names: Iterable[str]) -> None:
+    """Remove stored files once the rows that pointed at them are gone for good."""
+    names = [name for name in names if name]
+
+    def remove() -> None:
+        for name in names:
+            default_storage.delete(name)
+
+    transaction.on_commit(remove)
+
+
+@transaction.atomic
+def person_delete(*, person: Person) -> None:
+    """Delete a person with their photos (rows and files) and embeddings."""
+    files_delete_on_commit(person.faces.values_list("image", flat=True))
+    person.delete()
+
+
+@transaction.atomic
+def face_image_delete(*, face_image: FaceImage) -> None:
+    """Delete one photo (row, file and embedding)."""
+    files_delete_on_commit([face_image.image.name])
+    face_image.delete()

@@ -1,0 +1,92 @@
+"""From uploaded bytes to faces: decode, detect, choose, encode. No ORM.
+
+Kept free of the database so ``enroll_folder`` can run it in worker processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+
+from recognition.images import DecodedImage, decode, encode_jpeg
+from recognition.ml import faces
+from recognition.ml.subject import choose_subject
+from recognition.rejections import FACE_TOO_SMALL, MULTIPLE_FACES, NO_FACE, Box, PhotoRejected
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_pixels: int
+    scan_side: int
+    min_face: int
+    prominence_ratio: float
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        return cls(
+            max_bytes=settings.FACE_MAX_UPLOAD_BYTES,
+            max_pixels=settings.FACE_MAX_PIXELS,
+            scan_side=settings.FACE_DETECT_MAX_SIDE,
+            min_face=settings.FACE_MIN_SIZE,
+            prominence_ratio=settings.FACE_PROMINENCE_RATIO,
+        )
+
+
+@dataclass(frozen=True)
+class EnrollmentAnalysis:
+    """One accepted enrollment photo: ``embedding`` is float32 (128,)."""
+
+    sha256: str
+    width: int
+    height: int
+    box: Box
+    embedding: np.ndarray
+    jpeg: bytes
+    encoder: str = faces.ENCODER_NAME
+
+
+def analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> EnrollmentAnalysis:
+    """The subject's face in an enrollment photo, or PhotoRejected saying why not."""
+    image = decode(data, name=name, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+    boxes = faces.detect(image.rgb, scan_side=limits.scan_side)
+    if not boxes:
+        raise PhotoRejected(NO_FACE, f"No face found in {name}.")
+    choice = choose_subject(
+        boxes, width=image.width, height=image.height, ratio=limits.prominence_ratio
+    )
+    if choice.competitors:
+        shown = [boxes[choice.subject]] + [boxes[i] for i in choice.competitors]
+        raise PhotoRejected(
+            MULTIPLE_FACES,
+            f"{len(shown)} faces found in {name}; upload a photo of this person alone.",
+            boxes=shown,
+        )
+    box = boxes[choice.subject]
+    top, right, bottom, left = box
+    if min(right - left, bottom - top) < limits.min_face:
+        raise PhotoRejected(
+            FACE_TOO_SMALL,
+            f"The face in {name} is {right - left}x{bottom - top} pixels; "
+            f"at least {limits.min_face} pixels are needed. Use a closer or larger photo.",
+            boxes=[box],
+        )
+    embedding = faces.encode(image.rgb, [box])[0]
+    return EnrollmentAnalysis(
+        sha256=image.sha256,
+        width=image.width,
+        height=image.height,
+        box=box,
+        embedding=embedding,
+        jpeg=encode_jpeg(image.rgb),
+    )
+
+
+def analyze_all_faces(
+    data: bytes, *, name: str, limits: Limits
+) -> tuple[DecodedImage, list[faces.FoundFace]]:
+    """Every face in a photo (possibly none), largest first, for identification."""
+    image = decode(data, name=name, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+    return image, faces.find_faces(image.rgb, scan_side=limits.scan_side)

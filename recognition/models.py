@@ -1,0 +1,135 @@
+"""Embeddings, trained models and the identification audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from people.models import FaceImage, Person
+
+EMBEDDING_DIM = 128
+
+
+class Embedding(models.Model):
+    face_image = models.OneToOneField(FaceImage, on_delete=models.CASCADE, related_name="embedding")
+    # 128 little-endian float32 values, 512 bytes: compact and exact.
+    data = models.BinaryField()
+    encoder = models.CharField(
+        max_length=100, help_text="Which encoder produced the vector (model and version)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"embedding of {self.face_image}"
+
+    def vector(self) -> np.ndarray:
+        """The embedding as float32, shape (128,)."""
+        return np.frombuffer(bytes(self.data), dtype="<f4").astype(np.float32)
+
+    @staticmethod
+    def pack(vector: np.ndarray) -> bytes:
+        """float array of shape (128,) -> 512 bytes."""
+        array = np.asarray(vector, dtype="<f4")
+        if array.shape != (EMBEDDING_DIM,):
+            raise ValueError(f"an embedding has shape (128,), got {array.shape}")
+        return array.tobytes()
+
+
+class TrainedModel(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    epoch = models.PositiveIntegerField(default=0)
+    epochs = models.PositiveIntegerField(default=0)
+    file = models.CharField(
+        max_length=255, blank=True, help_text="Path of the model file, relative to MEDIA_ROOT."
+    )
+    format_version = models.PositiveIntegerField(null=True, blank=True)
+    # Output index (as a string key) -> {"person_id": int, "name": str}.
+    label_map = models.JSONField(default=dict, blank=True)
+    people_count = models.PositiveIntegerField(default=0)
+    embedding_count = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    is_active = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=Q(is_active=True),
+                name="trainedmodel_one_active",
+            )
+        ]
+        permissions = [("activate_trainedmodel", "Can activate a trained model")]
+
+    def __str__(self) -> str:
+        return f"model #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.SUCCEEDED, self.Status.FAILED}
+
+    @property
+    def validation_accuracy(self) -> float | None:
+        value: Any = (self.metrics or {}).get("val_accuracy")
+        return float(value) if value is not None else None
+
+
+class Identification(models.Model):
+    """One answered identification request: who asked, what was answered.
+
+    The photo itself is not kept (biometric data is stored only where a person was
+    enrolled); its hash is.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    channel = models.CharField(
+        max_length=32, help_text="web, api, api-token:<id>, cli, prototype ..."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    model = models.ForeignKey(
+        TrainedModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    image_sha256 = models.CharField(max_length=64)
+    face_count = models.PositiveIntegerField(default=0)
+    known_count = models.PositiveIntegerField(default=0)
+    # [{"box": [t, r, b, l], "person_id": int|None, "name": str|None,
+    #   "confidence": float, "distance": float}]
+    results = models.JSONField(default=list, blank=True)
+    people = models.ManyToManyField(Person, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"identification #{self.pk} ({self.face_count} faces)"

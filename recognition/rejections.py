@@ -1,0 +1,37 @@
+"""Why a photo was refused: a stable code for programs and a sentence for people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Box = tuple[int, int, int, int]
+
+UNREADABLE_IMAGE = "unreadable_image"
+TOO_LARGE = "too_large"
+NO_FACE = "no_face"
+FACE_TOO_SMALL = "face_too_small"
+MULTIPLE_FACES = "multiple_faces"
+DUPLICATE = "duplicate"
+
+REASON_CODES = (UNREADABLE_IMAGE, TOO_LARGE, NO_FACE, FACE_TOO_SMALL, MULTIPLE_FACES, DUPLICATE)
+
+
+@dataclass
+class PhotoRejected(Exception):
+    """A photo that cannot be used; nothing was stored for it."""
+
+    code: str
+    message: str
+    boxes: list[Box] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def as_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.boxes:
+            data["boxes"] = [list(box) for box in self.boxes]
+        return data

@@ -1,0 +1,101 @@
+"""Enrollment: a person and a photo in, a FaceImage with its Embedding out."""
+
+from __future__ import annotations
+
+import uuid
+from typing import IO
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from people.models import FaceImage, Person
+from people.services import User, user_or_none
+from recognition.analysis import EnrollmentAnalysis, Limits, analyze_enrollment
+from recognition.images import content_hash
+from recognition.models import Embedding
+from recognition.rejections import DUPLICATE, TOO_LARGE, PhotoRejected
+
+
+def read_limited(source: bytes | IO[bytes], *, name: str, max_bytes: int) -> bytes:
+    """The bytes of ``source``, refusing to read more than ``max_bytes``."""
+    data = source if isinstance(source, bytes) else source.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PhotoRejected(
+            TOO_LARGE, f"{name} is larger than the limit of {max_bytes / (1024 * 1024):.1f} MB."
+        )
+    return data
+
+
+def _duplicate(person: Person, name: str) -> PhotoRejected:
+    return PhotoRejected(DUPLICATE, f"{name} is already enrolled for {person.name}.")
+
+
+def face_image_enroll(
+    *,
+    person: Person,
+    source: bytes | IO[bytes],
+    name: str,
+    uploaded_by: User = None,
+    limits: Limits | None = None,
+) -> FaceImage:
+    """Check a photo, find its subject's face and store photo and embedding.
+
+    Raises PhotoRejected (nothing stored) when the photo cannot be used.
+    """
+    limits = limits or Limits.from_settings()
+    data = read_limited(source, name=name, max_bytes=limits.max_bytes)
+    if FaceImage.objects.filter(person=person, sha256=content_hash(data)).exists():
+        raise _duplicate(person, name)
+    analysis = analyze_enrollment(data, name=name, limits=limits)
+    return face_image_store(person=person, analysis=analysis, name=name, uploaded_by=uploaded_by)
+
+
+def face_image_store(
+    *, person: Person, analysis: EnrollmentAnalysis, name: str, uploaded_by: User = None
+) -> FaceImage:
+    """Store an analysed photo: rows in one transaction, the file written last.
+
+    If anything fails after the file was written, the file is removed again, so a
+    rejection or crash leaves neither a row nor an orphan file.
+    """
+    stored_name = f"faces/{uuid.uuid4().hex}.jpg"
+    written: str | None = None
+    try:
+        with transaction.atomic():
+            face = FaceImage.objects.create(
+                person=person,
+                image=stored_name,
+                sha256=analysis.sha256,
+                width=analysis.width,
+                height=analysis.height,
+                box_top=analysis.box[0],
+                box_right=analysis.box[1],
+                box_bottom=analysis.box[2],
+                box_left=analysis.box[3],
+                original_name=name[:255],
+                uploaded_by=user_or_none(uploaded_by),
+            )
+            Embedding.objects.create(
+                face_image=face,
+                data=Embedding.pack(analysis.embedding),
+                encoder=analysis.encoder,
+            )
+            written = default_storage.save(stored_name, ContentFile(analysis.jpeg))
+            if written != stored_name:
+                face.image.name = written
+                face.save(update_fields=["image"])
+    except IntegrityError:
+        _remove(written)
+        if FaceImage.objects.filter(person=person, sha256=analysis.sha256).exists():
+            raise _duplicate(person, name) from None
+        raise
+    except BaseException:
+        _remove(written)
+        raise
+    return face
+
+
+def _remove(name: str | None) -> None:
+    if name:
+        default_storage.delete(name)

@@ -1,0 +1,125 @@
+"""Upload size enforcement while the request body streams in.
+
+Django has no cap on the size of an uploaded file: by default it spools any size to a
+temporary file. This handler stops the upload as soon as one file passes
+FACE_MAX_UPLOAD_BYTES (or the declared Content-Length passes FACE_MAX_REQUEST_BYTES),
+before the rest of it is read or written anywhere. The view then answers 413.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+
+
+class UploadTooLarge(Exception):
+    """An uploaded file or request body is over its limit; ``message`` says which."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+class SizeLimitedUploadHandler(FileUploadHandler):
+    """First in FILE_UPLOAD_HANDLERS: counts bytes per file and passes them on."""
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],
+        content_length: int,
+        boundary: Any,
+        encoding: str | None = None,
+    ) -> None:
+        if content_length > settings.FACE_MAX_REQUEST_BYTES:
+            self.request.upload_too_large = UploadTooLarge(  # type: ignore[attr-defined]
+                f"The request is {_mb(content_length)}; the limit is "
+                f"{_mb(settings.FACE_MAX_REQUEST_BYTES)}."
+            )
+            raise StopUpload(connection_reset=True)
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > settings.FACE_MAX_UPLOAD_BYTES:
+            self.request.upload_too_large = UploadTooLarge(  # type: ignore[attr-defined]
+                f"{self.file_name} is larger than the limit of "
+                f"{_mb(settings.FACE_MAX_UPLOAD_BYTES)} per photo."
+            )
+            raise StopUpload(connection_reset=True)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+class UploadLimitMiddleware:
+    """Parses multipart POST bodies up front and answers 413 when a limit was passed.
+
+    The declared Content-Length is checked before a byte of the body is read; files
+    are then counted as they stream in (SizeLimitedUploadHandler). DRF reuses the
+    parsed ``request.POST``/``request.FILES``, so API views see the same result.
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if request.method == "POST" and content_type.startswith("multipart/form-data"):
+            problem = self._check(request)
+            if problem is not None:
+                return problem
+        return self.get_response(request)
+
+    def _check(self, request: Any) -> Any:
+        from django.http.multipartparser import MultiPartParserError
+
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > settings.FACE_MAX_REQUEST_BYTES:
+            return _error_response(
+                request,
+                413,
+                "too_large",
+                f"The request is {_mb(declared)}; the limit is "
+                f"{_mb(settings.FACE_MAX_REQUEST_BYTES)}.",
+            )
+        try:
+            request.FILES  # noqa: B018 - parse now, streaming through the size-limited handler
+        except MultiPartParserError as exc:
+            return _error_response(
+                request, 400, "malformed_multipart", f"The multipart body is malformed: {exc}"
+            )
+        too_large = getattr(request, "upload_too_large", None)
+        if too_large is not None:
+            return _error_response(request, 413, "too_large", too_large.message)
+        return None
+
+
+def _error_response(request: Any, status: int, code: str, message: str) -> Any:
+    from django.http import HttpResponse, JsonResponse
+    from django.utils.html import escape
+
+    accepts_html = "text/html" in request.META.get("HTTP_ACCEPT", "")
+    if accepts_html and not request.path.startswith("/api/"):
+        return HttpResponse(
+            f"<!doctype html><title>Upload refused</title><h1>Upload refused</h1>"
+            f"<p>{escape(message)}</p>",
+            status=status,
+        )
+    response = JsonResponse({"detail": message, "code": code}, status=status)
+    # The rest of the body was not read; don't keep the connection for another request.
+    response["Connection"] = "close"
+    return response

@@ -1,0 +1,54 @@
+"""Shared fixtures: real face photos, an isolated media folder, users."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import LazySettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def faces_dir_path() -> Path:
+    return Path(os.environ.get("FACES_DIR", ROOT.parent / "shared" / "faces")).resolve()
+
+
+@pytest.fixture(scope="session")
+def faces_dir() -> Path:
+    """../shared/faces (or $FACES_DIR); tests that need real faces skip without it."""
+    path = faces_dir_path()
+    if not (path / "dev").is_dir():
+        pytest.skip(
+            f"real face photos not found at {path}: put ../shared/faces beside the "
+            "project or set FACES_DIR"
+        )
+    return path
+
+
+@pytest.fixture
+def dev_photos(faces_dir: Path):  # type: ignore[no-untyped-def]
+    """dev_photos("Tom_Cruise") -> that person's LFW photos, sorted by name."""
+
+    def photos(person: str) -> list[Path]:
+        found = sorted((faces_dir / "dev" / person).glob("*.jpg"))
+        assert found, f"no photos for {person} in {faces_dir / 'dev'}"
+        return found
+
+    return photos
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings: LazySettings, tmp_path: Path) -> Iterator[Path]:
+    """Every test gets its own empty MEDIA_ROOT, so it can assert on what was written."""
+    media = tmp_path / "media"
+    media.mkdir()
+    # FileSystemStorage follows MEDIA_ROOT changes (setting_changed signal).
+    settings.MEDIA_ROOT = str(media)
+    yield media
+
+
+def media_files(media: Path) -> list[Path]:
+    return sorted(p for p in media.rglob("*") if p.is_file())
