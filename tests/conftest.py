@@ -52,3 +52,13 @@ def media_root(settings: LazySettings, tmp_path: Path) -> Iterator[Path]:
 
 def media_files(media: Path) -> list[Path]:
     return sorted(p for p in media.rglob("*") if p.is_file())
+
+
+@pytest.fixture(autouse=True)
+def clear_cache() -> Iterator[None]:
+    """Throttle and lockout counters live in the cache (Redis in CI): start clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
