@@ -7,6 +7,7 @@ its default). Helpers below fail loudly on a malformed value instead of guessing
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -236,23 +237,52 @@ API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 7)
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 300)
 
+# Every login (admin, web, API token) goes through the lockout counters.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutModelBackend"]
+
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes DRF answer 401 (not 403) when
+    # credentials are missing or wrong.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Django model permissions, named per action on each API view.
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "rest_framework.permissions.DjangoModelPermissions",
+        "accounts.permissions.ActionPermissions",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "facerecog_site.api_errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "identify": env_str("THROTTLE_IDENTIFY", "120/min"),
         "enroll": env_str("THROTTLE_ENROLL", "120/min"),
         "login": env_str("THROTTLE_LOGIN", "20/min"),
     },
+}
+
+# Tokens are stored as SHA-512 digests; each expires and can be revoked on its own.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "facerecog API",
+    "DESCRIPTION": "Enroll people, train a model, identify faces. "
+    "Authenticate with `Authorization: Token <token>` (POST /api/auth/token/).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Separate request/response components, so uploads appear as binary file fields.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar's static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 CACHES = {

@@ -1,0 +1,98 @@
+"""One error format for the whole API: ``{"detail": message, "code": stable_code}``.
+
+Validation errors name the field in ``detail`` ("name: This field is required.") and
+keep every message per field in ``errors``. Services' own exceptions are translated
+here or in the API view that calls them, never swallowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import serializers, status
+from rest_framework.exceptions import (
+    APIException,
+    ErrorDetail,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler
+
+from recognition.rejections import TOO_LARGE, PhotoRejected
+
+
+class ApiError(APIException):
+    """An error with an explicit status, stable code and optional extra fields."""
+
+    def __init__(
+        self, detail: str, *, code: str, status_code: int, extra: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(detail=detail, code=code)
+        self.status_code = status_code
+        self.extra = extra or {}
+
+
+def photo_rejected_error(exc: PhotoRejected) -> ApiError:
+    status_code = (
+        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        if exc.code == TOO_LARGE
+        else status.HTTP_400_BAD_REQUEST
+    )
+    extra = {"boxes": [list(box) for box in exc.boxes]} if exc.boxes else None
+    return ApiError(exc.message, code=exc.code, status_code=status_code, extra=extra)
+
+
+def _first_error(data: Any, field: str | None = None) -> tuple[str | None, ErrorDetail | str]:
+    """The first (field path, message) in a DRF error structure."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            name = str(key) if field is None else f"{field}.{key}"
+            return _first_error(value, None if key == "non_field_errors" else name)
+    if isinstance(data, list) and data:
+        return _first_error(data[0], field)
+    return field, data if isinstance(data, str) else str(data)
+
+
+def error_body(exc: APIException, data: Any) -> dict[str, Any]:
+    if isinstance(exc, ValidationError):
+        field, message = _first_error(data)
+        code = getattr(message, "code", None) or "invalid"
+        detail = f"{field}: {message}" if field else str(message)
+        return {"detail": detail, "code": code, "errors": data}
+    detail = data.get("detail", exc.detail) if isinstance(data, dict) else exc.detail
+    code = getattr(detail, "code", None) or exc.default_code
+    body: dict[str, Any] = {"detail": str(detail), "code": str(code)}
+    body.update(getattr(exc, "extra", {}))
+    return body
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = ValidationError(detail=as_serializer_error(exc))
+    elif isinstance(exc, PhotoRejected):
+        exc = photo_rejected_error(exc)
+    elif isinstance(exc, Http404):
+        exc = NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = PermissionDenied(*exc.args)
+    response = exception_handler(exc, context)
+    if response is None or not isinstance(exc, APIException):
+        return response
+    response.data = error_body(exc, response.data)
+    return response
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The error body, for the OpenAPI schema."""
+
+    detail = serializers.CharField(help_text="What went wrong, in a sentence.")
+    code = serializers.CharField(help_text="Stable machine-readable code.")
+    errors = serializers.DictField(
+        required=False, help_text="Validation errors: every message, per field."
+    )

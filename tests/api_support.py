@@ -1,0 +1,38 @@
+"""Helpers for the REST API tests: users in the ready-made groups, token clients."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+PASSWORD = "correct horse battery staple"
+
+
+def user_in(group: str | None, username: str | None = None) -> User:
+    user = User.objects.create_user(username=username or f"{group}-user", password=PASSWORD)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def token_for(user: User) -> str:
+    return AuthToken.objects.create(user=user)[1]
+
+
+def token_client(user: User | None = None, token: str | None = None) -> APIClient:
+    client = APIClient()
+    key = token or (token_for(user) if user else None)
+    if key:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def upload(path: Path, name: str | None = None) -> Any:
+    """An open file as the test client's multipart encoder expects it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name or path.name, path.read_bytes(), content_type="image/jpeg")
