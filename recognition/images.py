@@ -72,11 +72,18 @@ def decode(data: bytes, *, name: str, max_bytes: int, max_pixels: int) -> Decode
             rgb = to_rgb(image)
     except PhotoRejected:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own guard fires inside Image.open, before our check, for headers
+        # declaring more than ~89 MP: that is an over-size photo, not an unreadable one.
+        raise PhotoRejected(
+            TOO_LARGE,
+            f"{name} declares more pixels than the limit of {max_pixels / 1e6:.1f} MP.",
+        ) from None
+    except UnidentifiedImageError:
         raise PhotoRejected(
             UNREADABLE_IMAGE, f"{name} is not an image in a format we can read."
         ) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except Exception as exc:  # any decoder failure on untrusted bytes is "unreadable"
         raise PhotoRejected(
             UNREADABLE_IMAGE, f"{name} could not be decoded (damaged or truncated): {exc}."
         ) from None

@@ -1,0 +1,140 @@
+"""recognition.images: limits before decoding, strict decoding, colour conversion."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFile
+
+from recognition.images import decode, encode_jpeg, to_rgb
+from recognition.rejections import PhotoRejected
+from tests.imagefiles import encode, png_declaring
+
+MB = 1024 * 1024
+
+
+def decode_default(data: bytes) -> np.ndarray:
+    return decode(data, name="photo", max_bytes=10 * MB, max_pixels=40_000_000).rgb
+
+
+def rejection(data: bytes, **limits: int) -> PhotoRejected:
+    kwargs = {"max_bytes": 10 * MB, "max_pixels": 40_000_000, **limits}
+    with pytest.raises(PhotoRejected) as info:
+        decode(data, name="photo.png", **kwargs)
+    return info.value
+
+
+@pytest.mark.parametrize("side", [30000, 12000, 9000])
+def test_png_declaring_huge_size_is_too_large_without_decoding(side, monkeypatch):
+    data = png_declaring(side, side)
+    assert len(data) < 50_000  # small on disk: only the header is big
+
+    def no_decoding(self: Image.Image) -> None:
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    started = time.process_time()
+    error = rejection(data)
+    assert error.code == "too_large"
+    assert "MP" in error.message
+    assert time.process_time() - started < 1.0  # guards against a decode, not a benchmark
+
+
+def test_bytes_over_the_limit_are_too_large():
+    data = encode(Image.new("RGB", (64, 64)), "PNG")
+    assert rejection(data, max_bytes=len(data) - 1).code == "too_large"
+
+
+def test_text_renamed_jpg_is_unreadable():
+    assert rejection(b"hello, this is not a photo\n" * 20).code == "unreadable_image"
+
+
+def test_empty_file_is_unreadable():
+    assert rejection(b"").code == "unreadable_image"
+
+
+def test_truncated_jpeg_is_unreadable(dev_photos):
+    data = dev_photos("Tom_Cruise")[0].read_bytes()
+    assert rejection(data[: len(data) // 3]).code == "unreadable_image"
+
+
+def test_truncated_jpeg_stays_unreadable_after_face_recognition_import(dev_photos):
+    import face_recognition  # noqa: F401 - it switches LOAD_TRUNCATED_IMAGES on
+
+    data = dev_photos("Tom_Cruise")[0].read_bytes()
+    assert rejection(data[: len(data) // 3]).code == "unreadable_image"
+
+
+def test_exif_orientation_is_applied():
+    upright = np.zeros((40, 20, 3), dtype=np.uint8)
+    upright[:10] = 255  # white band at the top
+    stored = Image.fromarray(np.rot90(upright, 1))  # sideways: 20 tall, 40 wide
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    rgb = decode_default(encode(stored, "JPEG", exif=exif.tobytes(), quality=95))
+    assert rgb.shape == (40, 20, 3)
+    assert rgb[:8].mean() > 200 and rgb[12:].mean() < 50
+
+
+def test_16_bit_grey_is_scaled_not_clamped():
+    values = np.array([[0, 16384, 32768, 65535]], dtype=np.uint16)
+    data = encode(Image.fromarray(values), "PNG")
+    assert Image.open(io.BytesIO(data)).mode.startswith("I")
+    grey = decode_default(data)[0, :, 0]
+    assert grey.tolist() == [0, 64, 128, 255]
+
+
+def test_16_bit_mode_i_image_is_scaled():
+    image = Image.fromarray(np.array([[0, 1000, 65535]], dtype=np.int32), mode="I")
+    assert to_rgb(image)[0, :, 0].tolist() == [0, 4, 255]
+
+
+def test_cmyk_jpeg_becomes_rgb():
+    cmyk = Image.new("CMYK", (16, 16), (0, 255, 255, 0))  # pure red in CMYK
+    rgb = decode_default(encode(cmyk, "JPEG", quality=95))
+    assert rgb.shape == (16, 16, 3)
+    red, green, blue = rgb.reshape(-1, 3).mean(axis=0)
+    assert red > 200 and green < 60 and blue < 60
+
+
+def test_palette_with_transparency_composites_on_white():
+    image = Image.new("P", (8, 8), 0)
+    image.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    image.paste(1, (0, 0, 4, 8))  # left half red, right half index 0 (transparent)
+    rgb = decode_default(encode(image, "PNG", transparency=0))
+    assert rgb[:, :4].reshape(-1, 3).tolist()[0] == [255, 0, 0]
+    assert (rgb[:, 4:] == 255).all()  # transparent -> white, not black
+
+
+def test_animated_gif_uses_first_frame():
+    frames = [Image.new("RGB", (8, 8), colour) for colour in [(255, 0, 0), (0, 0, 255)]]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=50)
+    rgb = decode_default(buffer.getvalue())
+    red, _green, blue = rgb.reshape(-1, 3).mean(axis=0)
+    assert red > 200 and blue < 50
+
+
+def test_rgba_png_composites_on_white():
+    image = Image.new("RGBA", (4, 4), (0, 0, 0, 0))
+    assert (decode_default(encode(image, "PNG")) == 255).all()
+
+
+def test_encode_jpeg_drops_metadata_and_trailing_bytes() -> None:
+    rgb = np.full((32, 32, 3), 128, dtype=np.uint8)
+    data = encode_jpeg(rgb)
+    assert data.endswith(b"\xff\xd9")
+    with Image.open(io.BytesIO(data)) as image:
+        assert not image.getexif()
+        assert image.format == "JPEG"
+
+
+def test_sha256_is_of_the_uploaded_bytes() -> None:
+    data = encode(Image.new("RGB", (8, 8)), "PNG")
+    decoded = decode(data, name="x.png", max_bytes=MB, max_pixels=1_000_000)
+    assert decoded.sha256 == hashlib.sha256(data).hexdigest()
+    assert decoded.source_format == "PNG"
