@@ -43,12 +43,32 @@ def face_image_enroll(
 
     Raises PhotoRejected (nothing stored) when the photo cannot be used.
     """
+    analysis = face_image_check(person=person, source=source, name=name, limits=limits)
+    return face_image_store(person=person, analysis=analysis, name=name, uploaded_by=uploaded_by)
+
+
+def face_image_check(
+    *,
+    person: Person | None,
+    source: bytes | IO[bytes],
+    name: str,
+    limits: Limits | None = None,
+) -> EnrollmentAnalysis:
+    """The checks of face_image_enroll without storing anything.
+
+    For forms that validate before their person is saved (the admin's add page):
+    ``person`` may be None or unsaved, which skips the duplicate check.
+    Raises PhotoRejected.
+    """
     limits = limits or Limits.from_settings()
     data = read_limited(source, name=name, max_bytes=limits.max_bytes)
-    if FaceImage.objects.filter(person=person, sha256=content_hash(data)).exists():
+    if (
+        person is not None
+        and person.pk is not None
+        and FaceImage.objects.filter(person=person, sha256=content_hash(data)).exists()
+    ):
         raise _duplicate(person, name)
-    analysis = analyze_enrollment(data, name=name, limits=limits)
-    return face_image_store(person=person, analysis=analysis, name=name, uploaded_by=uploaded_by)
+    return analyze_enrollment(data, name=name, limits=limits)
 
 
 def face_image_store(
