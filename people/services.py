@@ -65,6 +65,11 @@ def person_delete(*, person: Person) -> None:
     """Delete a person with their photos (rows and files) and embeddings."""
     files_delete_on_commit(person.faces.values_list("image", flat=True))
     person.delete()
+    # Retrain without them (identification already hides deleted people); imported
+    # lazily so people does not depend on recognition at import time.
+    from recognition.services.train import model_train_request_if_trained
+
+    model_train_request_if_trained()
 
 
 @transaction.atomic

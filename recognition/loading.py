@@ -1,0 +1,91 @@
+"""The active model, loaded once per process and reused.
+
+The cache is keyed on (model id, file), so activating another model takes effect on the
+next request without a restart. Loading needs numpy only (no TensorFlow).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+from recognition.ml import classifier as ml_classifier
+from recognition.ml.openset import Calibration
+from recognition.models import TrainedModel
+
+
+class NoActiveModel(Exception):
+    """No model can answer: none was trained yet (HTTP 409)."""
+
+    def __init__(self, message: str = "no model has been trained yet") -> None:
+        super().__init__(message)
+
+
+class ModelLoadError(NoActiveModel):
+    """The active model's file cannot be used (wrong format version, corrupted, missing).
+
+    A subclass of NoActiveModel so every caller that handles "no model" (the API's 409)
+    also handles this without crashing; the message says what is wrong.
+    """
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    record: TrainedModel
+    classifier: ml_classifier.Classifier
+    calibration: Calibration
+    person_ids: np.ndarray  # int64 (n_classes,): output index -> person id
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[int, str], LoadedModel] = {}
+
+
+def model_path(record: TrainedModel) -> Path:
+    return Path(settings.MEDIA_ROOT) / record.file
+
+
+def load_model(record: TrainedModel) -> LoadedModel:
+    """Read ``record``'s file (no cache); ModelLoadError when it cannot be used."""
+    if not record.file:
+        raise ModelLoadError(f"model #{record.pk} has no file (it was removed or never written)")
+    try:
+        classifier = ml_classifier.load(model_path(record))
+    except ml_classifier.ModelFileError as exc:
+        raise ModelLoadError(f"model #{record.pk} cannot be used: {exc}") from exc
+    try:
+        person_ids = np.array(
+            [int(record.label_map[str(i)]["person_id"]) for i in range(classifier.n_classes)],
+            dtype=np.int64,
+        )
+    except (KeyError, TypeError, ValueError):
+        raise ModelLoadError(f"model #{record.pk}: its label map does not match its file") from None
+    calibration_data = (record.metrics or {}).get("calibration")
+    if not calibration_data:
+        raise ModelLoadError(f"model #{record.pk} has no open-set calibration; train a new one")
+    calibration = Calibration.from_dict(calibration_data)
+    return LoadedModel(record, classifier, calibration, person_ids)
+
+
+def active_model() -> LoadedModel:
+    """The active model, from the per-process cache; NoActiveModel / ModelLoadError."""
+    record = TrainedModel.objects.filter(is_active=True).first()
+    if record is None:
+        raise NoActiveModel()
+    key = (record.pk, record.file)
+    with _lock:
+        cached = _cache.get(key)
+        if cached is None:
+            cached = load_model(record)
+            _cache.clear()  # one model in memory per process
+            _cache[key] = cached
+    return cached
+
+
+def cache_clear() -> None:
+    with _lock:
+        _cache.clear()

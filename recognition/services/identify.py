@@ -1,0 +1,149 @@
+"""Identification: a photo in, every face with a person or "unknown" out (+ audit row)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO, Any
+
+from people.models import Person
+from people.services import User, user_or_none
+from recognition.analysis import Limits, analyze_all_faces
+from recognition.loading import ModelLoadError, NoActiveModel, active_model
+from recognition.ml import openset
+from recognition.models import Identification, TrainedModel
+from recognition.services.enroll import read_limited
+
+__all__ = [
+    "FaceAnswer",
+    "IdentificationResult",
+    "ModelLoadError",
+    "NoActiveModel",
+    "face_identify",
+]
+
+
+@dataclass(frozen=True)
+class FaceAnswer:
+    box: tuple[int, int, int, int]  # (top, right, bottom, left), original pixels
+    person_id: int | None
+    name: str | None  # None = unknown
+    confidence: float
+    distance: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "box": list(self.box),
+            "person": self.name,
+            "person_id": self.person_id,
+            "confidence": self.confidence,
+            "distance": self.distance,
+        }
+
+
+@dataclass
+class IdentificationResult:
+    faces: list[FaceAnswer]
+    model: TrainedModel
+    record: Identification
+    width: int
+    height: int
+    annotated_jpeg: bytes | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "faces": [face.as_dict() for face in self.faces],
+            "model_id": self.model.pk,
+            "identification_id": self.record.pk,
+            "width": self.width,
+            "height": self.height,
+        }
+
+
+def face_identify(
+    *,
+    source: bytes | IO[bytes],
+    name: str,
+    user: User = None,
+    channel: str = "api",
+    distance_threshold: float | None = None,
+    annotate: bool = False,
+) -> IdentificationResult:
+    """Who is in the photo? Every face, left to right, a person or unknown (person None).
+
+    Raises NoActiveModel (ModelLoadError when its file is unusable) and PhotoRejected
+    (unreadable_image, too_large). A photo without faces gives ``faces == []``.
+    ``distance_threshold`` overrides the calibrated one (settings.FACE_UNKNOWN_DISTANCE
+    is the site-wide override).
+    """
+    from django.conf import settings
+
+    loaded = active_model()  # before decoding: no model, no work
+    limits = Limits.from_settings()
+    data = read_limited(source, name=name, max_bytes=limits.max_bytes)
+    image, found = analyze_all_faces(data, name=name, limits=limits)
+    found = sorted(found, key=lambda face: face.box[3])
+    faces: list[FaceAnswer] = []
+    if found:
+        import numpy as np
+
+        vectors = np.stack([face.embedding for face in found])
+        threshold = distance_threshold
+        if threshold is None:
+            threshold = settings.FACE_UNKNOWN_DISTANCE
+        decisions = openset.decide(
+            loaded.classifier.probabilities(vectors),
+            vectors,
+            loaded.classifier.centroids,
+            loaded.calibration,
+            threshold=threshold,
+        )
+        candidates = {int(loaded.person_ids[d.index]) for d in decisions if d.index is not None}
+        # People deleted since the model was trained are never named: their face is unknown.
+        live = dict(Person.objects.filter(pk__in=candidates).values_list("pk", "name"))
+        for face, decision in zip(found, decisions, strict=True):
+            person_id = (
+                int(loaded.person_ids[decision.index]) if decision.index is not None else None
+            )
+            if person_id not in live:
+                person_id = None
+            faces.append(
+                FaceAnswer(
+                    box=face.box,
+                    person_id=person_id,
+                    name=live.get(person_id) if person_id is not None else None,
+                    confidence=round(decision.confidence, 4),
+                    distance=round(decision.distance, 4),
+                )
+            )
+    record = _audit(loaded.record, faces, image.sha256, user=user, channel=channel)
+    annotated = None
+    if annotate:
+        from recognition.annotate import annotate_jpeg
+
+        annotated = annotate_jpeg(image.rgb, faces)
+    return IdentificationResult(
+        faces=faces,
+        model=loaded.record,
+        record=record,
+        width=image.width,
+        height=image.height,
+        annotated_jpeg=annotated,
+    )
+
+
+def _audit(
+    model: TrainedModel, faces: list[FaceAnswer], sha256: str, *, user: User, channel: str
+) -> Identification:
+    known = [face.person_id for face in faces if face.person_id is not None]
+    record = Identification.objects.create(
+        user=user_or_none(user),
+        channel=channel[:32],
+        model=model,
+        image_sha256=sha256,
+        face_count=len(faces),
+        known_count=len(known),
+        results=[{**face.as_dict(), "name": face.name} for face in faces],
+    )
+    if known:
+        record.people.set(sorted(set(known)))
+    return record

@@ -1,0 +1,24 @@
+"""django-q2 entry points: take ids, call one service.
+
+Nothing heavy is imported here at module level: the cluster imports this module in its
+parent process before forking workers, and TensorFlow must only load inside a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def train_model(model_id: int) -> str:
+    """Run training job ``model_id``; the outcome is recorded on its TrainedModel row."""
+    from recognition.services.train import TrainingError, model_train
+
+    try:
+        model = model_train(model_id=model_id)
+    except TrainingError as exc:
+        # Recorded on the row (status failed, error); not a task crash to retry.
+        logger.warning("training job #%s failed: %s", model_id, exc)
+        return f"failed: {exc}"
+    return f"{model.status}"
