@@ -1,10 +1,22 @@
-"""Reads for people."""
+"""Reads for people and their photos."""
 
 from __future__ import annotations
 
+import mimetypes
+from dataclasses import dataclass
+
 from django.db.models import Count, Q, QuerySet
 
-from people.models import Person
+from people.models import FaceImage, Person
+from people.thumbnails import THUMBNAIL_SIZE, jpeg_thumbnail
+
+
+@dataclass(frozen=True)
+class PhotoBytes:
+    """A photo ready to be sent: its bytes and their media type."""
+
+    content: bytes
+    content_type: str
 
 
 def person_list(*, search: str = "") -> QuerySet[Person]:
@@ -14,3 +26,17 @@ def person_list(*, search: str = "") -> QuerySet[Person]:
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
     return queryset.order_by("name", "id")
+
+
+def face_image_photo(*, face_image: FaceImage) -> PhotoBytes:
+    """The stored (re-encoded, metadata-free) photo. Raises FileNotFoundError."""
+    with face_image.image.open("rb") as handle:
+        content = handle.read()
+    content_type = mimetypes.guess_type(face_image.image.name)[0] or "image/jpeg"
+    return PhotoBytes(content=content, content_type=content_type)
+
+
+def face_image_thumbnail(*, face_image: FaceImage, size: int = THUMBNAIL_SIZE) -> PhotoBytes:
+    """A small JPEG of the stored photo. Raises FileNotFoundError."""
+    photo = face_image_photo(face_image=face_image)
+    return PhotoBytes(content=jpeg_thumbnail(photo.content, size=size), content_type="image/jpeg")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from people import views
 
 app_name = "people"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("<int:pk>/", views.face_image, name="face_image"),
+    path("<int:pk>/thumbnail/", views.face_thumbnail, name="face_thumbnail"),
+]
