@@ -1,9 +1,18 @@
-"""Login and logout pages."""
+"""Login and logout pages (the API's token routes live in facerecog_site/api_urls.py)."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.contrib.auth import views as auth_views
+from django.urls import path
 
 app_name = "accounts"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    # Django's LogoutView accepts POST only, so a link cannot log anyone out (CSRF).
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+]
