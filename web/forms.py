@@ -1,0 +1,64 @@
+"""Forms of the web UI: they parse and validate input; the services do the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+
+# One request may carry many photos; more than this is almost surely a wrong folder.
+MAX_FILES_PER_UPLOAD = 50
+IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/bmp,image/gif,image/tiff"
+
+
+class PersonForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    external_id = forms.CharField(
+        label="External ID",
+        max_length=200,
+        required=False,
+        help_text="Optional identifier from another system (employee number, ...).",
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    """A file field that accepts several files and cleans to a list of them."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        single = super().clean
+        files = data if isinstance(data, list | tuple) else [data]
+        files = [file for file in files if file]
+        if not files:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        if len(files) > MAX_FILES_PER_UPLOAD:
+            raise forms.ValidationError(
+                f"{len(files)} files chosen; upload at most {MAX_FILES_PER_UPLOAD} at a time.",
+                code="too_many",
+            )
+        return [single(file, initial) for file in files]
+
+
+class PhotoUploadForm(forms.Form):
+    photos = MultipleImageField(
+        label="Photos",
+        help_text="Choose or drop one or more photos, each showing this person alone.",
+        widget=MultipleFileInput(attrs={"accept": IMAGE_ACCEPT}),
+        error_messages={"required": "Choose at least one photo."},
+    )
+
+
+class IdentifyForm(forms.Form):
+    image = forms.FileField(
+        label="Photo",
+        help_text="Any photo: every face in it gets a box and a name, or Unknown.",
+        widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
+        error_messages={"required": "Choose a photo or take one with the camera."},
+    )

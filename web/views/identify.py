@@ -1,0 +1,79 @@
+"""Identify: who is in this photo? And the audit trail of past answers."""
+
+from __future__ import annotations
+
+import base64
+
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views import View
+from django.views.generic import ListView
+
+from recognition import selectors
+from recognition.models import Identification
+from recognition.rejections import PhotoRejected
+from recognition.services.identify import ModelLoadError, NoActiveModel, face_identify
+from web.forms import IdentifyForm
+
+IDENTIFICATIONS_PER_PAGE = 25
+
+
+class IdentifyView(PermissionRequiredMixin, View):
+    permission_required = "recognition.add_identification"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render_form(request, IdentifyForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = IdentifyForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_form(request, form, status=400)
+        upload = form.cleaned_data["image"]
+        try:
+            result = face_identify(
+                source=upload,
+                name=upload.name or "photo",
+                user=request.user,
+                channel="web",
+                annotate=True,
+            )
+        except PhotoRejected as exc:
+            form.add_error("image", exc.message)
+            return self.render_form(request, form, status=400)
+        except ModelLoadError as exc:
+            form.add_error(None, f"The active model cannot be used: {exc}")
+            return self.render_form(request, form, status=409)
+        except NoActiveModel:
+            form.add_error(
+                None, "No model has been trained yet: enroll people and train a model first."
+            )
+            return self.render_form(request, form, status=409)
+        image_uri = None
+        if result.annotated_jpeg:
+            encoded = base64.b64encode(result.annotated_jpeg).decode("ascii")
+            image_uri = f"data:image/jpeg;base64,{encoded}"
+        context = {
+            "result": result,
+            "image_uri": image_uri,
+            "photo_name": upload.name,
+            "known_count": sum(face.person_id is not None for face in result.faces),
+            "form": IdentifyForm(),
+        }
+        return render(request, "web/identify_result.html", context)
+
+    @staticmethod
+    def render_form(request: HttpRequest, form: IdentifyForm, status: int = 200) -> HttpResponse:
+        context = {"form": form, "active_model": selectors.model_active()}
+        return render(request, "web/identify_form.html", context, status=status)
+
+
+class IdentificationListView(PermissionRequiredMixin, ListView):
+    permission_required = "recognition.view_identification"
+    template_name = "web/identification_list.html"
+    context_object_name = "identifications"
+    paginate_by = IDENTIFICATIONS_PER_PAGE
+
+    def get_queryset(self) -> QuerySet[Identification]:
+        return selectors.identification_list().select_related("user", "model")

@@ -1,0 +1,124 @@
+"""One person's page: the photo gallery, uploads (files, drag and drop, webcam), deletes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.views import View
+
+from people.models import FaceImage, Person
+from people.services import face_image_delete
+from recognition import selectors
+from recognition.models import TrainedModel
+from recognition.rejections import PhotoRejected
+from recognition.services.enroll import face_image_enroll
+from web.forms import PhotoUploadForm
+
+
+def _results_key(person: Person) -> str:
+    return f"web:upload-results:{person.pk}"
+
+
+@dataclass
+class UploadResult:
+    name: str
+    ok: bool
+    message: str
+
+
+@dataclass
+class GalleryPhoto:
+    face: FaceImage
+    state: str
+    in_model: bool
+
+
+def _gallery(person: Person, active: TrainedModel | None) -> list[GalleryPhoto]:
+    """Each photo with its state: part of the active model, or added since it trained."""
+    trained_people: set[Any] = set()
+    trained_at = None
+    if active is not None:
+        trained_people = {entry.get("person_id") for entry in (active.label_map or {}).values()}
+        trained_at = active.started_at or active.requested_at
+    photos = []
+    for face in person.faces.select_related("embedding"):
+        if not hasattr(face, "embedding"):
+            photos.append(GalleryPhoto(face, "No face encoding (re-upload this photo)", False))
+        elif trained_at and person.pk in trained_people and face.uploaded_at <= trained_at:
+            photos.append(GalleryPhoto(face, "Enrolled · in the active model", True))
+        else:
+            photos.append(GalleryPhoto(face, "Enrolled · waiting for the next training", False))
+    return photos
+
+
+class PersonDetailView(PermissionRequiredMixin, View):
+    permission_required = "people.view_person"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        person = get_object_or_404(Person, pk=pk)
+        return self.render_page(request, person, PhotoUploadForm())
+
+    @staticmethod
+    def render_page(
+        request: HttpRequest, person: Person, form: PhotoUploadForm, status: int = 200
+    ) -> HttpResponse:
+        results = request.session.pop(_results_key(person), None) or []
+        context = {
+            "person": person,
+            "photos": _gallery(person, selectors.model_active()),
+            "form": form,
+            "results": [UploadResult(**result) for result in results],
+        }
+        return render(request, "web/person_detail.html", context, status=status)
+
+
+class PhotoUploadView(PermissionRequiredMixin, View):
+    """Enrolls every chosen photo on its own; each gets its own result line."""
+
+    permission_required = "people.add_faceimage"
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        person = get_object_or_404(Person, pk=pk)
+        form = PhotoUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return PersonDetailView.render_page(request, person, form, status=400)
+        results = []
+        for upload in form.cleaned_data["photos"]:
+            name = upload.name or "photo"
+            try:
+                face_image_enroll(person=person, source=upload, name=name, uploaded_by=request.user)
+            except PhotoRejected as exc:
+                results.append(UploadResult(name, False, exc.message))
+            else:
+                results.append(UploadResult(name, True, f"{name} enrolled."))
+        request.session[_results_key(person)] = [asdict(result) for result in results]
+        enrolled = sum(result.ok for result in results)
+        refused = len(results) - enrolled
+        summary = f"{enrolled} of {len(results)} photos enrolled for {person.name}."
+        if refused:
+            messages.warning(request, f"{summary} {refused} refused: see why below.")
+        else:
+            messages.success(request, summary)
+        return HttpResponseRedirect(f"{person.get_absolute_url()}#upload-results")
+
+
+class PhotoDeleteView(PermissionRequiredMixin, View):
+    permission_required = "people.delete_faceimage"
+
+    def get(self, request: HttpRequest, person_pk: int, pk: int) -> HttpResponse:
+        face = get_object_or_404(FaceImage, pk=pk, person_id=person_pk)
+        return render(request, "web/photo_confirm_delete.html", {"face": face})
+
+    def post(self, request: HttpRequest, person_pk: int, pk: int) -> HttpResponse:
+        face = get_object_or_404(
+            FaceImage.objects.select_related("person"), pk=pk, person_id=person_pk
+        )
+        person = face.person
+        face_image_delete(face_image=face)
+        messages.success(request, "The photo was deleted. Retrain to take it out of the model.")
+        return HttpResponseRedirect(person.get_absolute_url())
