@@ -1,0 +1,71 @@
+"""The admin's photo upload form: each new photo is checked by the enrollment service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+
+from people.models import FaceImage, Person
+from recognition.analysis import EnrollmentAnalysis
+from recognition.rejections import DUPLICATE, PhotoRejected
+from recognition.services.enroll import face_image_check
+
+
+class FaceImageUploadForm(forms.ModelForm):
+    photo = forms.FileField(
+        required=False,
+        help_text="A photo of this person alone; it is checked for exactly one clear face.",
+    )
+
+    class Meta:
+        model = FaceImage
+        fields: list[str] = []
+
+    analysis: EnrollmentAnalysis | None = None
+    photo_name: str = ""
+
+    def clean_photo(self) -> UploadedFile | None:
+        upload: UploadedFile | None = self.cleaned_data.get("photo")
+        if upload is None:
+            return None
+        name = upload.name or "photo"
+        try:
+            self.analysis = face_image_check(person=self._person(), source=upload, name=name)
+        except PhotoRejected as rejection:
+            raise ValidationError(
+                f"{rejection.message} (reason: {rejection.code})", code=rejection.code
+            ) from None
+        self.photo_name = name
+        return upload
+
+    def _person(self) -> Person | None:
+        try:
+            return self.instance.person
+        except Person.DoesNotExist:
+            return None
+
+
+class FaceImageUploadFormSet(forms.BaseInlineFormSet):
+    """Refuses the same photo twice in one submission (the database would, later)."""
+
+    def clean(self) -> None:
+        super().clean()
+        seen: set[str] = set()
+        for form in self.forms:
+            analysis: Any = getattr(form, "analysis", None)
+            if analysis is None:
+                continue
+            if analysis.sha256 in seen:
+                form.add_error(
+                    "photo",
+                    ValidationError(
+                        f"{form.photo_name} is the same photo as another upload here "
+                        f"(reason: {DUPLICATE})",
+                        code=DUPLICATE,
+                    ),
+                )
+                form.analysis = None
+            seen.add(analysis.sha256)
