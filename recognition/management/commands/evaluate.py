@@ -1,0 +1,116 @@
+"""python manage.py evaluate DIR [--json]: how well the active model names held-out photos.
+
+DIR holds one folder per enrolled person ("Barack_Obama/" is "Barack Obama"), with photos
+not used in training, and optionally ``_unknown/`` with photos of strangers. The subject
+of each photo (the most prominent face, as in enrollment) is the one judged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from people.models import Person
+from recognition.ml.subject import choose_subject
+from recognition.rejections import PhotoRejected
+from recognition.services.identify import FaceAnswer, NoActiveModel, face_identify
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+UNKNOWN_FOLDER = "_unknown"
+
+
+class Command(BaseCommand):
+    help = "Share of known faces named correctly/wrongly/unknown and of strangers rejected."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("directory", type=Path)
+        parser.add_argument("--json", action="store_true", help="end with one JSON line")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        root: Path = options["directory"]
+        if not root.is_dir():
+            raise CommandError(f"No such folder: {root}")
+        counts = {"correct": 0, "wrong": 0, "unknown": 0, "rejected": 0, "accepted": 0}
+        skipped: list[str] = []
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            stranger = folder.name == UNKNOWN_FOLDER
+            person_id = None if stranger else _person_id(folder.name)
+            if not stranger and person_id is None:
+                skipped.append(f"{folder.name}/: no enrolled person of that name")
+                continue
+            for photo in sorted(folder.iterdir()):
+                if photo.suffix.lower() not in IMAGE_SUFFIXES:
+                    continue
+                face = self.subject(photo, skipped)
+                if face is None:
+                    continue
+                if stranger:
+                    counts["rejected" if face.person_id is None else "accepted"] += 1
+                elif face.person_id is None:
+                    counts["unknown"] += 1
+                else:
+                    counts["correct" if face.person_id == person_id else "wrong"] += 1
+        for line in skipped:
+            self.stderr.write(f"skipped {line}")
+        report = _report(counts, skipped)
+        self.stdout.write(_human(report))
+        if options["json"]:
+            self.stdout.write(json.dumps(report))
+
+    def subject(self, photo: Path, skipped: list[str]) -> FaceAnswer | None:
+        try:
+            result = face_identify(source=photo.read_bytes(), name=photo.name, channel="evaluate")
+        except NoActiveModel as exc:
+            raise CommandError(f"{exc}. Run `manage.py train` first.") from exc
+        except (PhotoRejected, OSError) as exc:
+            skipped.append(f"{photo}: {exc}")
+            return None
+        if not result.faces:
+            skipped.append(f"{photo}: no face found")
+            return None
+        boxes = [face.box for face in result.faces]
+        choice = choose_subject(boxes, width=result.width, height=result.height, ratio=1.0)
+        return result.faces[choice.subject]
+
+
+def _person_id(folder_name: str) -> int | None:
+    for candidate in (folder_name.replace("_", " ").strip(), folder_name):
+        found = list(Person.objects.filter(name__iexact=candidate).values_list("pk", flat=True))
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _report(counts: dict[str, int], skipped: list[str]) -> dict[str, Any]:
+    known = counts["correct"] + counts["wrong"] + counts["unknown"]
+    strangers = counts["rejected"] + counts["accepted"]
+    return {
+        "known_faces": known,
+        "named_correctly": _share(counts["correct"], known),
+        "named_wrongly": _share(counts["wrong"], known),
+        "called_unknown": _share(counts["unknown"], known),
+        "strangers": strangers,
+        "strangers_rejected": _share(counts["rejected"], strangers),
+        "skipped": len(skipped),
+        "counts": counts,
+    }
+
+
+def _human(report: dict[str, Any]) -> str:
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1%}"
+
+    return (
+        f"known faces: {report['known_faces']}, named correctly {pct(report['named_correctly'])}, "
+        f"named wrongly {pct(report['named_wrongly'])}, "
+        f"called unknown {pct(report['called_unknown'])}; "
+        f"strangers: {report['strangers']}, rejected {pct(report['strangers_rejected'])}; "
+        f"skipped {report['skipped']}"
+    )

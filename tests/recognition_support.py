@@ -1,0 +1,79 @@
+"""Shared helpers for training/identification tests: real photos, analysed once per session.
+
+Enrolling analyses each photo with dlib (~0.1-1 s); the analyses are cached for the
+session and stored per test through the real storing service. Trainings are memoised on
+their exact inputs (the trainer is a pure, seeded function), so tests that only need *a*
+trained model of a gallery already trained by another test do not train again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from people.models import Person
+from people.services import person_create
+from recognition.analysis import EnrollmentAnalysis, Limits, analyze_enrollment
+from recognition.ml import classifier as ml_classifier
+from recognition.models import TrainedModel
+from recognition.services.enroll import face_image_store
+from recognition.services.train import model_train, model_train_request
+
+_analyses: dict[Path, EnrollmentAnalysis] = {}
+_trainings: dict[str, ml_classifier.TrainResult] = {}
+_real_train = ml_classifier.train
+
+
+def analysis_of(path: Path) -> EnrollmentAnalysis:
+    if path not in _analyses:
+        _analyses[path] = analyze_enrollment(
+            path.read_bytes(), name=path.name, limits=Limits.from_settings()
+        )
+    return _analyses[path]
+
+
+def enroll(name: str, photos: list[Path]) -> Person:
+    person = person_create(name=name)
+    for path in photos:
+        face_image_store(person=person, analysis=analysis_of(path), name=path.name)
+    return person
+
+
+def memo_train(embeddings: np.ndarray, labels: np.ndarray, **kwargs: Any) -> Any:
+    key = hashlib.sha256(
+        np.ascontiguousarray(embeddings).tobytes()
+        + np.ascontiguousarray(labels).tobytes()
+        + repr(sorted((k, v) for k, v in kwargs.items() if k != "progress")).encode()
+    ).hexdigest()
+    if key not in _trainings:
+        _trainings[key] = _real_train(embeddings, labels, **kwargs)
+    progress = kwargs.get("progress")
+    if progress is not None:
+        progress(_trainings[key].epochs_run, kwargs["epochs"])
+    return _trainings[key]
+
+
+@pytest.fixture
+def cached_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ml_classifier, "train", memo_train)
+
+
+def train_now() -> TrainedModel:
+    """Request and run a training in this process (as the task would)."""
+    job = model_train_request(enqueue=False)
+    return model_train(model_id=job.pk)
+
+
+@pytest.fixture
+def gallery(dev_photos: Callable[[str], list[Path]]) -> dict[str, Person]:
+    """Five dev people enrolled with their first five photos."""
+    return {name: enroll(name.replace("_", " "), dev_photos(name)[:5]) for name in GALLERY}
+
+
+GALLERY = ["Arnold_Schwarzenegger", "Gordon_Brown", "Jennifer_Lopez", "Kim_Clijsters", "Tom_Cruise"]
+STRANGER = "Muhammad_Ali"
