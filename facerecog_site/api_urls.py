@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from accounts.apis import LogoutApi, TokenCreateApi, TokenListApi, TokenRevokeApi
+from people.apis import FaceViewSet, PersonViewSet
+from recognition.apis import IdentificationViewSet, IdentifyApi, TrainedModelViewSet
 
 app_name = "api"
 
-urlpatterns: list[URLPattern] = [
+
+class ApiRootView(APIRootView):
+    """The browsable index of the API: any logged-in user may see the links."""
+
+    action_permissions: dict[str, list[str]] = {"get": []}
+
+
+router = DefaultRouter()
+router.APIRootView = ApiRootView
+router.register("people", PersonViewSet, basename="person")
+router.register(r"people/(?P<person_pk>[0-9]+)/faces", FaceViewSet, basename="person-face")
+router.register("models", TrainedModelViewSet, basename="model")
+router.register("identifications", IdentificationViewSet, basename="identification")
+
+urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenCreateApi.as_view(), name="token"),
     path("auth/logout/", LogoutApi.as_view(), name="logout"),
     path("auth/tokens/", TokenListApi.as_view(), name="token-list"),
     path("auth/tokens/<str:token_key>/", TokenRevokeApi.as_view(), name="token-revoke"),
+    path("identify/", IdentifyApi.as_view(), name="identify"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
 ]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from recognition.prototype_views import PredictFaceApi, TrainModelApi
+
+urlpatterns: list[URLPattern] = [
+    path("train_model", TrainModelApi.as_view(), name="prototype_train_model"),
+    path("predict_face", PredictFaceApi.as_view(), name="prototype_predict_face"),
+]

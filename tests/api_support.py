@@ -36,3 +36,16 @@ def upload(path: Path, name: str | None = None) -> Any:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name or path.name, path.read_bytes(), content_type="image/jpeg")
+
+
+def single_face_photos(faces_dir: Path, person: str) -> list[Path]:
+    """The person's LFW photos in which the manifest found exactly one face, sorted."""
+    import csv
+
+    with (faces_dir / "manifests" / "dev.csv").open(newline="") as handle:
+        rows = [
+            row
+            for row in csv.DictReader(handle)
+            if row["identity"] == person and row["n_faces_hog_up1"] == "1"
+        ]
+    return sorted(faces_dir / row["file"] for row in rows)
