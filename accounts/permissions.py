@@ -16,7 +16,8 @@ from rest_framework.request import Request
 
 def required_permissions(view: Any, request: Request) -> list[str] | None:
     mapping: dict[str, list[str]] = getattr(view, "action_permissions", {})
-    action = getattr(view, "action", None) or request.method.lower()
+    method = (request.method or "").lower()
+    action = getattr(view, "action", None) or method
     if action == "metadata" or request.method == "OPTIONS":
         # OPTIONS describes the endpoint; it needs what reading it needs.
         action = "list" if "list" in mapping else next(iter(mapping), "")
@@ -29,7 +30,7 @@ class ActionPermissions(BasePermission):
     message = "You do not have permission to perform this action."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if not hasattr(view, request.method.lower()):
+        if not hasattr(view, (request.method or "").lower()):
             return True  # no handler: the view answers 405 Method Not Allowed
         perms = required_permissions(view, request)
         if perms is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest
 from knox.models import AuthToken
@@ -18,7 +19,7 @@ def token_create(
     return instance, key
 
 
-def token_revoke(*, user: AbstractBaseUser, token_key: str) -> int:
+def token_revoke(*, user: AbstractBaseUser | AnonymousUser, token_key: str) -> int:
     """Revoke the caller's token(s) whose public prefix is ``token_key``; how many."""
     deleted, _ = AuthToken.objects.filter(user=user, token_key=token_key).delete()
     return deleted

@@ -65,6 +65,10 @@ def error_body(exc: APIException, data: Any) -> dict[str, Any]:
         code = getattr(message, "code", None) or "invalid"
         detail = f"{field}: {message}" if field else str(message)
         return {"detail": detail, "code": code, "errors": data}
+    return _plain_body(exc, data)
+
+
+def _plain_body(exc: APIException, data: Any) -> dict[str, Any]:
     detail = data.get("detail", exc.detail) if isinstance(data, dict) else exc.detail
     code = getattr(detail, "code", None) or exc.default_code
     body: dict[str, Any] = {"detail": str(detail), "code": str(code)}
@@ -93,6 +97,6 @@ class ErrorSerializer(serializers.Serializer):
 
     detail = serializers.CharField(help_text="What went wrong, in a sentence.")
     code = serializers.CharField(help_text="Stable machine-readable code.")
-    errors = serializers.DictField(
+    errors = serializers.DictField(  # type: ignore[assignment]
         required=False, help_text="Validation errors: every message, per field."
     )

@@ -220,8 +220,11 @@ class FaceViewSet(viewsets.GenericViewSet):
                     person=person, source=upload, name=name, uploaded_by=request.user
                 )
             except PhotoRejected as exc:
-                rejection = {"code": exc.code, "detail": exc.message}
-                rejection["boxes"] = [list(box) for box in exc.boxes]
+                rejection = {
+                    "code": exc.code,
+                    "detail": exc.message,
+                    "boxes": [list(box) for box in exc.boxes],
+                }
                 results.append({"file": name, "status": "rejected", "rejection": rejection})
             else:
                 face_data = FaceImageSerializer(face, context=context).data

@@ -21,7 +21,9 @@ class FaceImageSerializer(serializers.ModelSerializer):
         max_length=4,
         help_text="The enrolled face: [top, right, bottom, left] in original pixels.",
     )
-    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    uploaded_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     state = serializers.SerializerMethodField(
         help_text="trained: part of the active model; awaiting_training: enrolled since."
     )

@@ -14,7 +14,9 @@ class LabelSerializer(serializers.Serializer):
 
 
 class TrainedModelSerializer(serializers.ModelSerializer):
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     progress = serializers.SerializerMethodField(help_text="0..1: epochs done of the most.")
     val_accuracy = serializers.FloatField(source="validation_accuracy", allow_null=True)
     people = serializers.SerializerMethodField(help_text="Who this model can name.")
@@ -89,7 +91,9 @@ class IdentificationResultSerializer(serializers.Serializer):
 
 
 class IdentificationSerializer(serializers.ModelSerializer):
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    user: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Identification
