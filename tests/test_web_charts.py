@@ -11,7 +11,7 @@ def test_points_span_the_plot_area() -> None:
     points = [tuple(map(float, p.split(","))) for p in chart.series[0].points.split()]
     assert points[0] == (LEFT, TOP)  # first epoch, highest value
     assert points[-1][0] == WIDTH - 12
-    assert points[-1][1] == HEIGHT - 28  # lowest value on the x axis
+    assert points[-1][1] == HEIGHT - 34  # lowest value on the x axis
     assert [tick.label for tick in chart.x_ticks] == ["1", "2", "3"]
 
 

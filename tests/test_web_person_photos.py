@@ -55,8 +55,8 @@ def test_upload_several_photos_each_gets_its_own_result(
     assert FaceImage.objects.filter(person=person, uploaded_by=user).count() == 3
     html = response.content.decode()
     for path in photos:
-        assert f"{path.name} enrolled." in html
-    assert "No face found in skimage_coffee.jpg." in html
+        assert f"<strong>Enrolled:</strong> {path.name}</li>" in html
+    assert "<strong>Refused:</strong> No face found in skimage_coffee.jpg." in html
     assert "3 of 4 photos enrolled for Kim Clijsters. 1 refused" in html
     # Results are shown once, not on every later visit.
     again = client.get(reverse("web:person_detail", args=[person.pk])).content.decode()

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 WIDTH = 600
 HEIGHT = 220
-LEFT = 44
+LEFT = 64
 RIGHT = 12
 TOP = 12
-BOTTOM = 28
+BOTTOM = 34
 
 
 @dataclass(frozen=True)

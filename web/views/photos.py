@@ -95,7 +95,7 @@ class PhotoUploadView(PermissionRequiredMixin, View):
             except PhotoRejected as exc:
                 results.append(UploadResult(name, False, exc.message))
             else:
-                results.append(UploadResult(name, True, f"{name} enrolled."))
+                results.append(UploadResult(name, True, name))
         request.session[_results_key(person)] = [asdict(result) for result in results]
         enrolled = sum(result.ok for result in results)
         refused = len(results) - enrolled
