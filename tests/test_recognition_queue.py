@@ -1,0 +1,94 @@
+"""A real django-q2 cluster (``manage.py qcluster``) runs a requested training."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from recognition.models import TrainedModel
+from recognition.services.train import model_train_request
+from tests.recognition_support import gallery
+
+__all__ = ["gallery"]
+ROOT = Path(__file__).resolve().parent.parent
+WAIT_SECONDS = 180
+QUEUE_NAME = f"facerecog-test-{os.getpid()}"
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    user = db.get("USER") or "postgres"
+    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def cluster(media_root: Path, tmp_path: Path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"Q_SYNC", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "MEDIA_ROOT"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="facerecog_site.settings",
+        DEBUG="true",
+        Q_SYNC="false",
+        DATABASE_URL=database_url(),
+        MEDIA_ROOT=str(media_root),
+        FACE_TRAIN_EPOCHS="30",
+        FACE_TRAIN_PATIENCE="5",
+        Q_CLUSTER_NAME=QUEUE_NAME,  # its own queue: no other cluster takes the task
+    )
+    log = (tmp_path / "qcluster.log").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: stop workers with it
+    )
+    yield process, log
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    log.close()
+
+
+@pytest.mark.queue
+@pytest.mark.django_db(transaction=True)
+def test_a_real_cluster_trains_a_requested_model(gallery, cluster, monkeypatch, settings):
+    from django_q.conf import Conf
+
+    process, log = cluster
+    # The test settings run tasks inline; this test wants the real queue.
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(Conf, "PREFIX", QUEUE_NAME)
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", QUEUE_NAME)
+    job = model_train_request()
+    assert job.status == TrainedModel.Status.QUEUED
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        job.refresh_from_db()
+        if job.is_finished:
+            break
+        time.sleep(1)
+    log.seek(0)
+    output = log.read()[-3000:]
+    assert job.status == TrainedModel.Status.SUCCEEDED, f"{job.status} {job.error}\n{output}"
+    assert job.is_active and job.attempts == 1 and job.people_count == 5
+    assert (Path(settings.MEDIA_ROOT) / job.file).is_file()
+    assert model_train_request(enqueue=False) != job  # finished: a new request is a new job
