@@ -107,3 +107,8 @@ def test_unsupported_method_is_405_not_403():
     response = viewer.put("/api/people/", {}, format="json")
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
+
+
+def test_options_needs_what_reading_needs():
+    assert token_client(user_in("viewers")).options("/api/people/").status_code == 200
+    assert token_client(user_in(None, "nobody")).options("/api/people/").status_code == 403
