@@ -211,3 +211,29 @@ def test_viewer_sees_no_enroll_delete_or_train_controls(page: Any) -> None:
     assert page.get_by_role("button", name="Start a training").count() == 0
     response = page.request.post(reverse("web:training_start"))
     assert response.status == 403
+
+
+def test_progress_bar_follows_a_running_training_without_reloading(page: Any) -> None:
+    from recognition.models import TrainedModel
+
+    running = TrainedModel.objects.create(status=TrainedModel.Status.RUNNING, epoch=5, epochs=60)
+    log_in(page, make_user("olga", operator=True))
+    page.goto(reverse("web:training"))
+    expect(page.locator("#progress-text")).to_have_text("Epoch 5 of 60")
+    assert page.get_by_role("button", name="Training in progress…").is_disabled()
+    page.evaluate("window.notReloaded = true")
+
+    TrainedModel.objects.filter(pk=running.pk).update(epoch=30)
+    expect(page.locator("#progress-text")).to_have_text("Epoch 30 of 60")
+    assert page.locator("#progress-bar").get_attribute("value") == "50"
+    assert page.evaluate("window.notReloaded") is True
+
+    TrainedModel.objects.filter(pk=running.pk).update(
+        status=TrainedModel.Status.SUCCEEDED, epoch=42, metrics={"val_accuracy": 0.9}
+    )
+    # Finished: the page reloads itself to show the new model in the history.
+    expect(page.locator("#progress[data-finished='true']")).to_have_count(1)
+    expect(page.locator("#progress-text")).to_have_text(
+        "Done: stopped after epoch 42 of 60, validation accuracy 90.0%"
+    )
+    expect(page.locator("table.models tbody tr")).to_have_count(1)
