@@ -95,6 +95,9 @@ def test_train_then_roll_back_to_the_first_model(client: Client, dev_photos: Pho
     assert (progress["id"], progress["percent"], progress["finished"]) == (first.pk, 100, True)
 
     enroll(kim, dev_photos("Kim_Clijsters")[3:4])
+    gallery = client.get(reverse("web:person_detail", args=[kim.pk])).content.decode()
+    assert gallery.count("Enrolled · in the active model") == 3
+    assert gallery.count("Enrolled · waiting for the next training") == 1
     client.post(reverse("web:training_start"))
     second = TrainedModel.objects.exclude(pk=first.pk).get()
     assert second.is_active
