@@ -100,3 +100,12 @@ def test_user_without_permissions_gets_403_not_a_login_loop(client: Client) -> N
     html = client.get(reverse("web:dashboard")).content.decode()
     assert reverse("web:person_list") not in html
     assert reverse("web:identify") not in html
+
+
+def test_refusals_are_a_page_in_the_site_layout(client: Client) -> None:
+    client.force_login(make_user("nobody"))
+    response = client.get(reverse("web:person_list"))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "<title>Not allowed · Face ID</title>" in html
+    assert reverse("accounts:logout") in html
