@@ -90,3 +90,28 @@ def analyze_all_faces(
     """Every face in a photo (possibly none), largest first, for identification."""
     image = decode(data, name=name, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
     return image, faces.find_faces(image.rgb, scan_side=limits.scan_side)
+
+
+AnalysisOutcome = EnrollmentAnalysis | tuple[str, str]  # the analysis, or (code, message)
+
+
+def analysis_worker_init() -> None:
+    """Pool initializer (importable without Django set up, like analyze_file)."""
+    import cv2  # one thread per worker: the pool already uses every core
+
+    cv2.setNumThreads(1)
+
+
+def analyze_file(job: tuple[int, str, str, Limits]) -> tuple[int, AnalysisOutcome]:
+    """Worker entry point of enroll_folder: ``(index, path, label, limits)`` in.
+
+    Runs in a pool process, so it lives here (no models imported) and never raises a
+    PhotoRejected, which does not pickle: rejections travel back as (code, message).
+    """
+    index, path, label, limits = job
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        return index, analyze_enrollment(data, name=label, limits=limits)
+    except PhotoRejected as rejection:
+        return index, (rejection.code, rejection.message)

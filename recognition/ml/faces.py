@@ -33,11 +33,6 @@ def _face_recognition() -> Any:
     return face_recognition
 
 
-def preload() -> None:
-    """Load dlib's models now (e.g. in a parent process before it forks workers)."""
-    _face_recognition()
-
-
 @dataclass(frozen=True)
 class FoundFace:
     """A detected face: its box in original-image pixels and its embedding.

@@ -1,0 +1,170 @@
+"""Enroll a folder of photos, one sub-folder per person, using every CPU core.
+
+Decoding, detection and encoding (the cost) run in a process pool through
+``analysis.analyze_file``, which touches no database; the main process keeps the only
+database connection and stores each accepted photo with ``face_image_store``.
+Photos already enrolled for their person (same content hash) are skipped before they
+are analysed, so a re-run adds nothing and costs little.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from people.models import FaceImage, Person
+from people.services import User, person_create
+from recognition.analysis import AnalysisOutcome, Limits, analysis_worker_init, analyze_file
+from recognition.images import content_hash
+from recognition.rejections import DUPLICATE, REASON_CODES, PhotoRejected
+from recognition.services.enroll import face_image_store
+
+PHOTO_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".jfif"}
+)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class FolderPhoto:
+    person_name: str
+    path: Path
+    label: str  # "Person_Folder/file.jpg", for messages
+
+
+@dataclass
+class FolderReport:
+    people: int = 0
+    images: int = 0
+    enrolled: int = 0
+    people_created: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    rejections: list[tuple[str, str, str]] = field(default_factory=list)  # label, code, msg
+
+    def reject(self, label: str, code: str, message: str) -> None:
+        self.rejected[code] += 1
+        self.rejections.append((label, code, message))
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "people": self.people,
+            "images": self.images,
+            "enrolled": self.enrolled,
+            "rejected": {code: self.rejected.get(code, 0) for code in REASON_CODES},
+        }
+
+
+def person_name_from_folder(folder: str) -> str:
+    """ "Barack_Obama" -> "Barack Obama"."""
+    return " ".join(folder.replace("_", " ").split())
+
+
+def folder_scan(root: Path) -> list[FolderPhoto]:
+    """Every photo in the person folders of ``root``, in a stable order."""
+    photos = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        name = person_name_from_folder(folder.name)
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES:
+                label = f"{folder.name}/{path.name}"
+                photos.append(FolderPhoto(person_name=name, path=path, label=label))
+    return photos
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def folder_enroll(
+    *,
+    root: Path,
+    workers: int = 0,
+    uploaded_by: User = None,
+    progress: Progress | None = None,
+) -> FolderReport:
+    """Enroll every photo under ``root``; rejections are counted, not raised."""
+    photos = folder_scan(root)
+    report = FolderReport(people=len({p.person_name for p in photos}), images=len(photos))
+    people = {p.name: p for p in Person.objects.filter(name__in={p.person_name for p in photos})}
+    pending = _skip_enrolled(photos, people, report)
+    done = len(photos) - len(pending)
+    if progress:
+        progress(done, len(photos))
+    limits = Limits.from_settings()
+    for photo, outcome in _analyze(pending, limits=limits, workers=workers or default_workers()):
+        _store(photo, outcome, people, report, uploaded_by)
+        done += 1
+        if progress:
+            progress(done, len(photos))
+    return report
+
+
+def _skip_enrolled(
+    photos: list[FolderPhoto], people: dict[str, Person], report: FolderReport
+) -> list[FolderPhoto]:
+    """Photos still to analyse; those already enrolled (or repeated) count as duplicates."""
+    known = set(
+        FaceImage.objects.filter(person__in=people.values()).values_list("person__name", "sha256")
+    )
+    pending = []
+    for photo in photos:
+        key = (photo.person_name, content_hash(photo.path.read_bytes()))
+        if key in known:
+            report.reject(
+                photo.label, DUPLICATE, f"{photo.label} is already enrolled for {key[0]}."
+            )
+            continue
+        known.add(key)
+        pending.append(photo)
+    return pending
+
+
+def _store(
+    photo: FolderPhoto,
+    outcome: AnalysisOutcome,
+    people: dict[str, Person],
+    report: FolderReport,
+    uploaded_by: User,
+) -> None:
+    if isinstance(outcome, tuple):
+        report.reject(photo.label, *outcome)
+        return
+    person = people.get(photo.person_name)
+    if person is None:
+        person = people[photo.person_name] = person_create(
+            name=photo.person_name, created_by=uploaded_by
+        )
+        report.people_created += 1
+    try:
+        face_image_store(
+            person=person, analysis=outcome, name=photo.path.name, uploaded_by=uploaded_by
+        )
+    except PhotoRejected as rejection:
+        report.reject(photo.label, rejection.code, rejection.message)
+    else:
+        report.enrolled += 1
+
+
+def _analyze(
+    photos: list[FolderPhoto], *, limits: Limits, workers: int
+) -> Iterator[tuple[FolderPhoto, AnalysisOutcome]]:
+    jobs = [(index, str(photo.path), photo.label, limits) for index, photo in enumerate(photos)]
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            index, outcome = analyze_file(job)
+            yield photos[index], outcome
+        return
+    # forkserver, not fork: workers start from a clean process that never held a
+    # database connection or an OpenCV/BLAS thread pool (a plain fork of a process
+    # whose OpenCV pool had run deadlocks the child). dlib's models are loaded once in
+    # the server and shared by every worker it forks.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["face_recognition", "recognition.analysis"])
+    with context.Pool(processes=min(workers, len(jobs)), initializer=analysis_worker_init) as pool:
+        for index, outcome in pool.imap_unordered(analyze_file, jobs, chunksize=2):
+            yield photos[index], outcome
