@@ -1,0 +1,110 @@
+"""Enrollment speed: enroll_folder on dev/ with one worker and all cores, and the cost
+of a large photo against a 150 px LFW photo, end to end through face_image_enroll.
+
+    .venv/bin/python bench/enroll.py [--faces DIR] [--repeat N]
+
+Uses its own throwaway SQLite database and MEDIA_ROOT; prints figures, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = Path(tempfile.mkdtemp(prefix="facerecog-bench-enroll-"))
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="facerecog_site.settings",
+    DEBUG="true",
+    DATABASE_URL=f"sqlite:///{WORK / 'bench.sqlite3'}",
+    MEDIA_ROOT=str(WORK / "media"),
+    REDIS_URL="",
+)
+sys.path.insert(0, str(ROOT))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from people.models import Person  # noqa: E402
+from people.services import person_create  # noqa: E402
+from recognition.services.enroll import face_image_enroll  # noqa: E402
+from recognition.services.folder import default_workers  # noqa: E402
+
+LARGE = "dev_hires/Barack_Obama/Barack_Obama__fr_obama3.jpg"
+SMALL = "dev/Tom_Cruise/Tom_Cruise_0001.jpg"
+
+
+def wipe() -> None:
+    Person.objects.all().delete()
+    shutil.rmtree(WORK / "media", ignore_errors=True)
+
+
+def folder_rate(dev: Path, workers: int) -> tuple[float, int, float]:
+    wipe()
+    out = io.StringIO()
+    started = time.perf_counter()
+    call_command(
+        "enroll_folder", str(dev), "--workers", str(workers), stdout=out, stderr=io.StringIO()
+    )
+    seconds = time.perf_counter() - started
+    photos = sum(1 for _ in dev.glob("*/*.jpg"))
+    return photos / seconds, photos, seconds
+
+
+def seconds_per_photo(path: Path, repeat: int) -> float:
+    data = path.read_bytes()
+    times = []
+    for i in range(repeat):
+        person = person_create(name=f"bench {path.stem} {i}")
+        started = time.perf_counter()
+        face_image_enroll(person=person, source=data, name=path.name)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faces", type=Path, default=ROOT.parent / "shared" / "faces")
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    faces: Path = args.faces.resolve()
+    call_command("migrate", verbosity=0)
+    cores = default_workers()
+    print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.1f} at start")
+
+    one, photos, one_s = folder_rate(faces / "dev", 1)
+    print(f"enroll_folder dev/ ({photos} photos)")
+    print(f"enroll_folder dev/, 1 worker:  {one:5.2f} photos/s ({one_s:.1f} s)")
+    many, _, many_s = folder_rate(faces / "dev", cores)
+    print(f"enroll_folder dev/, {cores} workers: {many:5.2f} photos/s ({many_s:.1f} s)")
+    print(f"speed-up with {cores} workers: {many / one:.2f}x (target >= 1.7x on two cores)")
+
+    wipe()
+    large, small = faces / LARGE, faces / SMALL
+    seconds_per_photo(small, 1)  # load dlib's models outside the measurement
+    with Image.open(large) as image:
+        megapixels = image.width * image.height / 1e6
+        large_size = f"{image.width}x{image.height}, {megapixels:.1f} MP"
+    large_s = seconds_per_photo(large, args.repeat)
+    small_s = seconds_per_photo(small, args.repeat)
+    print(f"face_image_enroll, median of {args.repeat} runs each:")
+    print(f"  large photo ({large_size}): {large_s * 1000:7.1f} ms")
+    print(f"  LFW photo (150x150):        {small_s * 1000:7.1f} ms")
+    print(f"large / LFW: {large_s / small_s:.1f}x (target <= 10x)")
+    print(f"load average {os.getloadavg()[0]:.1f} at end")
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
