@@ -142,7 +142,7 @@ class PersonAdmin(admin.ModelAdmin):
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for upload_form in formset.forms:
             analysis = getattr(upload_form, "analysis", None)
-            if analysis is None:
+            if not isinstance(upload_form, FaceImageUploadForm) or analysis is None:
                 continue
             try:
                 face = face_image_store(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -55,8 +53,8 @@ class FaceImageUploadFormSet(forms.BaseInlineFormSet):
         super().clean()
         seen: set[str] = set()
         for form in self.forms:
-            analysis: Any = getattr(form, "analysis", None)
-            if analysis is None:
+            analysis = getattr(form, "analysis", None)
+            if not isinstance(form, FaceImageUploadForm) or analysis is None:
                 continue
             if analysis.sha256 in seen:
                 form.add_error(

@@ -32,7 +32,7 @@ def face_image_photo(*, face_image: FaceImage) -> PhotoBytes:
     """The stored (re-encoded, metadata-free) photo. Raises FileNotFoundError."""
     with face_image.image.open("rb") as handle:
         content = handle.read()
-    content_type = mimetypes.guess_type(face_image.image.name)[0] or "image/jpeg"
+    content_type = mimetypes.guess_type(face_image.image.name or "")[0] or "image/jpeg"
     return PhotoBytes(content=content, content_type=content_type)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.core.files.storage import default_storage
 from django.db import transaction
 
@@ -13,8 +14,9 @@ from people.models import FaceImage, Person
 User = AbstractBaseUser | AnonymousUser | None
 
 
-def user_or_none(user: User) -> AbstractBaseUser | None:
-    return user if isinstance(user, AbstractBaseUser) else None
+def user_or_none(user: User) -> AuthUser | None:
+    """The account to record as creator/uploader; None for anonymous or no user."""
+    return user if isinstance(user, AuthUser) else None
 
 
 def person_create(
@@ -75,5 +77,5 @@ def person_delete(*, person: Person) -> None:
 @transaction.atomic
 def face_image_delete(*, face_image: FaceImage) -> None:
     """Delete one photo (row, file and embedding)."""
-    files_delete_on_commit([face_image.image.name])
+    files_delete_on_commit([face_image.image.name or ""])
     face_image.delete()

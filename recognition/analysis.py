@@ -31,7 +31,7 @@ class Limits:
             max_pixels=settings.FACE_MAX_PIXELS,
             scan_side=settings.FACE_DETECT_MAX_SIDE,
             min_face=settings.FACE_MIN_SIZE,
-            prominence_ratio=settings.FACE_PROMINENCE_RATIO,
+            prominence_ratio=float(settings.FACE_PROMINENCE_RATIO or 0.0),
         )
 
 

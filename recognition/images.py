@@ -68,8 +68,7 @@ def decode(data: bytes, *, name: str, max_bytes: int, max_pixels: int) -> Decode
             source_format = image.format or "unknown"
             image.seek(0)  # the first frame of an animation
             image.load()
-            image = ImageOps.exif_transpose(image)
-            rgb = to_rgb(image)
+            rgb = to_rgb(ImageOps.exif_transpose(image))
     except PhotoRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

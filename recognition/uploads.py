@@ -38,11 +38,10 @@ class SizeLimitedUploadHandler(FileUploadHandler):
         encoding: str | None = None,
     ) -> None:
         if content_length > settings.FACE_MAX_REQUEST_BYTES:
-            self.request.upload_too_large = UploadTooLarge(  # type: ignore[attr-defined]
+            self._refuse(
                 f"The request is {_mb(content_length)}; the limit is "
                 f"{_mb(settings.FACE_MAX_REQUEST_BYTES)}."
             )
-            raise StopUpload(connection_reset=True)
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
@@ -51,15 +50,20 @@ class SizeLimitedUploadHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
         if self.received > settings.FACE_MAX_UPLOAD_BYTES:
-            self.request.upload_too_large = UploadTooLarge(  # type: ignore[attr-defined]
+            self._refuse(
                 f"{self.file_name} is larger than the limit of "
                 f"{_mb(settings.FACE_MAX_UPLOAD_BYTES)} per photo."
             )
-            raise StopUpload(connection_reset=True)
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
         return None
+
+    def _refuse(self, message: str) -> None:
+        """Tell UploadLimitMiddleware why, and stop reading the body."""
+        request: Any = self.request
+        request.upload_too_large = UploadTooLarge(message)
+        raise StopUpload(connection_reset=True)
 
 
 class UploadLimitMiddleware:
