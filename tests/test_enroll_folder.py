@@ -69,6 +69,7 @@ def small_folder(tmp_path, faces_dir) -> Path:
 
 def test_small_folder_counts_every_reason_and_matches_people_by_name(small_folder, media_root):
     existing = person_create(name="Tom Cruise")
+    shutil.copy(small_folder / "Barack_Obama" / "two.jpg", small_folder / "loose.jpg")
     report, out, err = run(small_folder, "--workers", "1")
     assert report == {
         "people": 2,
@@ -88,6 +89,7 @@ def test_small_folder_counts_every_reason_and_matches_people_by_name(small_folde
     assert "Barack_Obama/two.jpg (multiple_faces)" in err
     assert "Tom_Cruise/notes.jpg (unreadable_image)" in err
     assert "0 people created" in out
+    assert "1 photos directly in" in err  # not in a person folder: skipped, and said so
 
 
 def test_same_photo_twice_in_a_folder_is_enrolled_once(small_folder, media_root):

@@ -16,7 +16,12 @@ from django.db import DatabaseError
 
 from people.models import FaceImage
 from recognition.rejections import DUPLICATE
-from recognition.services.folder import FolderReport, default_workers, folder_enroll
+from recognition.services.folder import (
+    PHOTO_SUFFIXES,
+    FolderReport,
+    default_workers,
+    folder_enroll,
+)
 
 
 class ProgressBar:
@@ -62,6 +67,12 @@ class Command(BaseCommand):
             raise CommandError(f"No such folder: {root}")
         workers = options["workers"] if options["workers"] > 0 else default_workers()
         _check_database()
+        loose = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES]
+        if loose:
+            self.stderr.write(
+                f"{len(loose)} photos directly in {root} were skipped: put each person's "
+                "photos in a folder named after them (Barack_Obama/...)."
+            )
         bar = ProgressBar(self.stderr)
         try:
             report = folder_enroll(root=root, workers=workers, progress=bar)
