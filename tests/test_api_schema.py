@@ -49,6 +49,15 @@ def test_schema_is_openapi_3_and_needs_a_login():
     assert "knoxApiToken" in schema["components"]["securitySchemes"]
 
 
+def test_schema_generates_without_warnings_and_validates(tmp_path):
+    from django.core.management import call_command
+
+    # --fail-on-warn: an endpoint drf-spectacular has to guess about fails the test.
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    assert "/api/identify/" in out.read_text()
+
+
 def test_docs_are_served_from_local_static_files():
     from django.test import Client
 
