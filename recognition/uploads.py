@@ -123,7 +123,6 @@ def _error_response(request: Any, status: int, code: str, message: str) -> Any:
             f"<p>{escape(message)}</p>",
             status=status,
         )
-    response = JsonResponse({"detail": message, "code": code}, status=status)
-    # The rest of the body was not read; don't keep the connection for another request.
-    response["Connection"] = "close"
-    return response
+    # No "Connection: close" here: it is a hop-by-hop header that WSGI forbids
+    # applications to set (runserver turns such a response into a 500).
+    return JsonResponse({"detail": message, "code": code}, status=status)
