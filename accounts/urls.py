@@ -5,12 +5,17 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from accounts.forms import LockoutAwareAuthenticationForm
+
 app_name = "accounts"
 
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True,
+            authentication_form=LockoutAwareAuthenticationForm,
+        ),
         name="login",
     ),
     # Django's LogoutView accepts POST only, so a link cannot log anyone out (CSRF).

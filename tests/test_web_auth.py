@@ -109,3 +109,19 @@ def test_refusals_are_a_page_in_the_site_layout(client: Client) -> None:
     html = response.content.decode()
     assert "<title>Not allowed · Face ID</title>" in html
     assert reverse("accounts:logout") in html
+
+
+def test_a_locked_out_login_says_so_instead_of_wrong_password(client: Client, settings) -> None:
+    settings.LOGIN_FAILURE_LIMIT = 3
+    settings.LOGIN_LOCKOUT_SECONDS = 300
+    make_user("lena")
+    url = reverse("accounts:login")
+    for _ in range(2):
+        wrong = client.post(url, {"username": "lena", "password": "guess"})
+        assert b"Too many failed logins" not in wrong.content
+    third = client.post(url, {"username": "lena", "password": "guess"})
+    assert b"Too many failed logins. Try again in 5 minutes." in third.content
+    right = client.post(url, {"username": "lena", "password": PASSWORD})
+    assert right.status_code == 200  # the form again, not a redirect
+    assert b"Too many failed logins" in right.content
+    assert "_auth_user_id" not in client.session
