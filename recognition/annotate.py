@@ -14,9 +14,12 @@ UNKNOWN = (211, 47, 47)  # RGB red
 
 
 class Answer(Protocol):
-    box: tuple[int, int, int, int]
-    name: str | None
-    confidence: float
+    @property
+    def box(self) -> tuple[int, int, int, int]: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def confidence(self) -> float: ...
 
 
 MIN_SIDE = 640  # small photos are enlarged for display so labels stay readable

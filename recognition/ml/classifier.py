@@ -267,7 +267,11 @@ def save(classifier: Classifier, path: Path) -> None:
         "checksums": {name: _checksum(a) for name, a in arrays.items()},
     }
     buffer = io.BytesIO()
-    np.savez(buffer, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), **arrays)
+    payload: dict[str, Any] = {
+        "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+        **arrays,
+    }
+    np.savez(buffer, **payload)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
