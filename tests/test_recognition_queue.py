@@ -59,7 +59,9 @@ def cluster(media_root: Path, tmp_path: Path):
     )
     yield process, log
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+        # The cluster stops its own workers on SIGTERM; signalling the whole group at
+        # once makes the sentinel wait out its timeouts instead.
+        process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
