@@ -13,25 +13,12 @@ import io
 import os
 import shutil
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-WORK = Path(tempfile.mkdtemp(prefix="facerecog-bench-enroll-"))
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="facerecog_site.settings",
-    DEBUG="true",
-    DATABASE_URL=f"sqlite:///{WORK / 'bench.sqlite3'}",
-    MEDIA_ROOT=str(WORK / "media"),
-    REDIS_URL="",
-)
-sys.path.insert(0, str(ROOT))
+from _setup import FACES, setup_django
 
-import django  # noqa: E402
-
-django.setup()
+WORK = setup_django()
 
 from django.core.management import call_command  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -75,11 +62,10 @@ def seconds_per_photo(path: Path, repeat: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--faces", type=Path, default=ROOT.parent / "shared" / "faces")
+    parser.add_argument("--faces", type=Path, default=FACES)
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     faces: Path = args.faces.resolve()
-    call_command("migrate", verbosity=0)
     cores = default_workers()
     print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.1f} at start")
 
