@@ -22,3 +22,14 @@ def train_model(model_id: int) -> str:
         logger.warning("training job #%s failed: %s", model_id, exc)
         return f"failed: {exc}"
     return f"{model.status}"
+
+
+def fail_stale_trainings() -> int:
+    """Scheduled every few minutes (migration 0002): end jobs whose worker died.
+
+    With the Redis broker a task lost with its worker is never re-delivered, so without
+    this its TrainedModel row would say "running" until someone asked for a training.
+    """
+    from recognition.services.train import models_fail_stale
+
+    return models_fail_stale()

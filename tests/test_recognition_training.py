@@ -187,6 +187,29 @@ def test_a_job_running_past_the_timeout_is_failed_by_the_next_request(settings):
 
 
 @pytest.mark.django_db
+def test_the_scheduled_sweep_ends_a_job_whose_worker_died(settings):
+    from django_q.models import Schedule
+
+    from recognition.tasks import fail_stale_trainings
+
+    # Created by a migration, so every cluster runs it without setup.
+    sweep = Schedule.objects.get(func="recognition.tasks.fail_stale_trainings")
+    assert sweep.schedule_type == Schedule.MINUTES and sweep.repeats == -1
+    settings.FACE_TRAIN_TIMEOUT = 60
+    lost = TrainedModel.objects.create(
+        status=Status.RUNNING, attempts=1, started_at=timezone.now() - timedelta(seconds=61)
+    )
+    alive = TrainedModel.objects.create(
+        status=Status.RUNNING, attempts=1, started_at=timezone.now() - timedelta(seconds=30)
+    )
+    assert fail_stale_trainings() == 1
+    lost.refresh_from_db()
+    alive.refresh_from_db()
+    assert lost.status == Status.FAILED and lost.finished_at is not None
+    assert alive.status == Status.RUNNING
+
+
+@pytest.mark.django_db
 def test_activate_rolls_back_and_old_files_are_pruned(
     gallery, cached_training, dev_photos, settings, media_root
 ):

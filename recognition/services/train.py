@@ -5,8 +5,10 @@ once the transaction commits. The task calls :func:`model_train`, which counts i
 attempts on the row: django-q2's ORM broker re-delivers the task of a worker killed
 mid-job without counting (django-q2 issue #327), so the row, not the broker, bounds the
 retries. Jobs running longer than FACE_TRAIN_TIMEOUT are marked failed when the next
-request or job comes. A new model becomes active only after its file was written whole
-and read back; any failure leaves the previous active model serving.
+request or job comes, and by a sweep the cluster runs every five minutes (with the Redis
+broker a task lost with its worker is never re-delivered). A new model becomes active
+only after its file was written whole and read back; any failure leaves the previous
+active model serving.
 """
 
 from __future__ import annotations
