@@ -38,7 +38,7 @@ from people.serializers import (
 from people.services import face_image_delete, person_create, person_delete, person_update
 from people.views import photo_response
 from recognition.rejections import TOO_LARGE, PhotoRejected
-from recognition.selectors import model_active
+from recognition.selectors import model_active, model_gallery_read_at
 from recognition.services.enroll import face_image_enroll
 
 ERROR = OpenApiResponse(ErrorSerializer)
@@ -47,8 +47,7 @@ PERSON_ID = OpenApiParameter("person_pk", int, OpenApiParameter.PATH, descriptio
 
 def trained_at() -> datetime | None:
     """When the active model read the gallery: photos uploaded before are in it."""
-    model = model_active()
-    return (model.started_at or model.requested_at) if model else None
+    return model_gallery_read_at(model=model_active())
 
 
 @extend_schema_view(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -12,6 +13,11 @@ from recognition.models import Embedding, Identification, TrainedModel
 
 def model_active() -> TrainedModel | None:
     return TrainedModel.objects.filter(is_active=True).first()
+
+
+def model_gallery_read_at(*, model: TrainedModel | None) -> datetime | None:
+    """When ``model`` read the gallery: photos uploaded up to then are part of it."""
+    return (model.started_at or model.requested_at) if model else None
 
 
 def model_list() -> QuerySet[TrainedModel]:

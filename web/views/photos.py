@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -40,16 +39,13 @@ class GalleryPhoto:
 
 def _gallery(person: Person, active: TrainedModel | None) -> list[GalleryPhoto]:
     """Each photo with its state: part of the active model, or added since it trained."""
-    trained_people: set[Any] = set()
-    trained_at = None
-    if active is not None:
-        trained_people = {entry.get("person_id") for entry in (active.label_map or {}).values()}
-        trained_at = active.started_at or active.requested_at
+    # Training reads every embedding, so a photo is in the model iff it came before.
+    trained_at = selectors.model_gallery_read_at(model=active)
     photos = []
     for face in person.faces.select_related("embedding"):
         if not hasattr(face, "embedding"):
             photos.append(GalleryPhoto(face, "No face encoding (re-upload this photo)", False))
-        elif trained_at and person.pk in trained_people and face.uploaded_at <= trained_at:
+        elif trained_at and face.uploaded_at <= trained_at:
             photos.append(GalleryPhoto(face, "Enrolled · in the active model", True))
         else:
             photos.append(GalleryPhoto(face, "Enrolled · waiting for the next training", False))
