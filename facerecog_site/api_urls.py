@@ -7,8 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from accounts.apis import LogoutApi, TokenCreateApi, TokenListApi, TokenRevokeApi
-from people.apis import FaceViewSet, PersonViewSet
 from recognition.apis import IdentificationViewSet, IdentifyApi, TrainedModelViewSet
+from recognition.gallery_apis import FaceViewSet, PersonViewSet
 
 app_name = "api"
 

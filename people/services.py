@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.contrib.auth.models import User as AuthUser
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from accounts.users import User, user_or_none
 from people.models import FaceImage, Person
-
-User = AbstractBaseUser | AnonymousUser | None
-
-
-def user_or_none(user: User) -> AuthUser | None:
-    """The account to record as creator/uploader; None for anonymous or no user."""
-    return user if isinstance(user, AuthUser) else None
 
 
 def person_create(
@@ -64,14 +56,13 @@ def files_delete_on_commit(names: Iterable[str]) -> None:
 
 @transaction.atomic
 def person_delete(*, person: Person) -> None:
-    """Delete a person with their photos (rows and files) and embeddings."""
+    """Delete a person with their photos (rows and files) and embeddings.
+
+    This does not retrain: ``recognition.services.gallery.person_remove`` is the
+    workflow every delivery path calls (delete, then queue a retrain without them).
+    """
     files_delete_on_commit(person.faces.values_list("image", flat=True))
     person.delete()
-    # Retrain without them (identification already hides deleted people); imported
-    # lazily so people does not depend on recognition at import time.
-    from recognition.services.train import model_train_request_if_trained
-
-    model_train_request_if_trained()
 
 
 @transaction.atomic

@@ -1,4 +1,8 @@
-"""Admin: trained models (train, activate), and read-only embeddings and audit trail."""
+"""Admin: trained models (train, activate), and read-only embeddings and audit trail.
+
+People and their photos are registered by recognition.gallery_admin (imported below):
+their admin enrolls photos and retrains on delete, which people/ may not import.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
+from recognition import gallery_admin  # noqa: F401  (registers Person with the admin)
 from recognition.models import Embedding, Identification, TrainedModel
-from recognition.services.train import ModelNotActivatable, model_activate, model_train_request
+from recognition.services.activation import ModelNotActivatable, model_activate
+from recognition.services.train import model_train_request
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -22,13 +22,9 @@ from recognition.serializers import (
     IdentifyRequestSerializer,
     TrainedModelSerializer,
 )
+from recognition.services.activation import ModelNotActivatable, model_activate
 from recognition.services.identify import NoActiveModel, face_identify
-from recognition.services.train import (
-    ModelNotActivatable,
-    TrainingError,
-    model_activate,
-    model_train_request,
-)
+from recognition.services.train import TrainingError, model_train_request
 
 ERROR = OpenApiResponse(ErrorSerializer)
 NO_MODEL_MESSAGE = "No model has been trained yet: enroll people and train one first."

@@ -16,6 +16,7 @@ from django.conf import settings
 from recognition.ml import classifier as ml_classifier
 from recognition.ml.openset import Calibration
 from recognition.models import TrainedModel
+from recognition.selectors import model_active
 
 
 class NoActiveModel(Exception):
@@ -73,7 +74,7 @@ def load_model(record: TrainedModel) -> LoadedModel:
 
 def active_model() -> LoadedModel:
     """The active model, from the per-process cache; NoActiveModel / ModelLoadError."""
-    record = TrainedModel.objects.filter(is_active=True).first()
+    record = model_active()
     if record is None:
         raise NoActiveModel()
     key = (record.pk, record.file)

@@ -1,14 +1,59 @@
-"""Reads for models, training jobs, the gallery and the audit trail."""
+"""Reads for the gallery (embeddings and their fingerprint), models, jobs, the audit trail."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from django.db.models import QuerySet
 
 from people.models import FaceImage, Person
 from recognition.models import Embedding, Identification, TrainedModel
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """Enrolled embeddings: ``embeddings`` float32 (n, 128), ``labels`` int64 (n,)."""
+
+    embeddings: np.ndarray
+    labels: np.ndarray
+    label_map: dict[str, dict[str, Any]]
+    fingerprint: str
+
+
+def gallery_fingerprint(embedding_ids: list[int]) -> str:
+    """Identifies the set of embeddings a model saw (any photo added or removed changes it)."""
+    joined = ",".join(str(i) for i in sorted(embedding_ids))
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def gallery_fingerprint_current() -> str:
+    """The fingerprint of the gallery as it is now."""
+    return gallery_fingerprint(list(Embedding.objects.values_list("id", flat=True)))
+
+
+def gallery_load() -> Gallery:
+    """Every enrolled embedding, one class per person (ordered by person id)."""
+    rows = Embedding.objects.order_by("face_image__person_id", "id").values_list(
+        "id", "data", "face_image__person_id", "face_image__person__name"
+    )
+    ids, vectors, person_ids, names = [], [], [], {}
+    for embedding_id, data, person_id, name in rows:
+        ids.append(embedding_id)
+        vectors.append(np.frombuffer(bytes(data), dtype="<f4"))
+        person_ids.append(person_id)
+        names[person_id] = name
+    order = sorted(names)
+    index = {person_id: i for i, person_id in enumerate(order)}
+    return Gallery(
+        embeddings=np.array(vectors, dtype=np.float32).reshape(-1, 128),
+        labels=np.array([index[p] for p in person_ids], dtype=np.int64),
+        label_map={str(i): {"person_id": p, "name": names[p]} for i, p in enumerate(order)},
+        fingerprint=gallery_fingerprint(ids),
+    )
 
 
 def model_active() -> TrainedModel | None:
@@ -18,6 +63,14 @@ def model_active() -> TrainedModel | None:
 def model_gallery_read_at(*, model: TrainedModel | None) -> datetime | None:
     """When ``model`` read the gallery: photos uploaded up to then are part of it."""
     return (model.started_at or model.requested_at) if model else None
+
+
+def face_image_in_model(*, face_image: FaceImage, gallery_read_at: datetime | None) -> bool:
+    """Whether the photo is part of the model that read the gallery at ``gallery_read_at``.
+
+    Training reads every embedding, so a photo is in the model iff it came before.
+    """
+    return gallery_read_at is not None and face_image.uploaded_at <= gallery_read_at
 
 
 def model_list() -> QuerySet[TrainedModel]:
@@ -37,12 +90,10 @@ def model_training_current() -> TrainedModel | None:
 
 def model_is_stale(*, model: TrainedModel | None) -> bool:
     """True when people or photos changed since ``model`` trained (or there is no model)."""
-    from recognition.services.train import current_fingerprint
-
     if model is None or model.status != TrainedModel.Status.SUCCEEDED:
         return True
     trained_on: Any = (model.metrics or {}).get("gallery_fingerprint")
-    return trained_on != current_fingerprint()
+    return trained_on != gallery_fingerprint_current()
 
 
 def gallery_stats() -> dict[str, int]:

@@ -13,6 +13,7 @@ logger = logging.getLogger(__name__)
 
 def train_model(model_id: int) -> str:
     """Run training job ``model_id``; the outcome is recorded on its TrainedModel row."""
+    # Lazy, as the module docstring says: the cluster parent imports this before forking.
     from recognition.services.train import TrainingError, model_train
 
     try:
@@ -30,6 +31,7 @@ def fail_stale_trainings() -> int:
     With the Redis broker a task lost with its worker is never re-delivered, so without
     this its TrainedModel row would say "running" until someone asked for a training.
     """
+    # Lazy, like train_model's import: keep this module free of imports at start-up.
     from recognition.services.train import models_fail_stale
 
     return models_fail_stale()

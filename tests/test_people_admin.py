@@ -1,4 +1,4 @@
-"""people.admin: people with counts, photo uploads through enrollment, deletes with files."""
+"""recognition.gallery_admin: people with counts, photo uploads, deletes with files."""
 
 from __future__ import annotations
 

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from people.services import person_delete
 from recognition import loading
 from recognition.images import decode
 from recognition.ml import faces as ml_faces
 from recognition.models import Identification, TrainedModel
 from recognition.rejections import PhotoRejected
+from recognition.services.activation import ModelNotActivatable, model_activate
+from recognition.services.gallery import person_remove
 from recognition.services.identify import ModelLoadError, NoActiveModel, face_identify
-from recognition.services.train import ModelNotActivatable, model_activate
 from tests.recognition_support import (
     GALLERY,
     STRANGER,
@@ -101,7 +101,7 @@ def test_deleted_person_is_never_returned_even_by_the_old_model(
     model = train_now()
     photo = dev_photos("Tom_Cruise")[6]
     assert identify_path(photo).faces[0].person_id == gallery["Tom_Cruise"].pk
-    person_delete(person=gallery["Tom_Cruise"])
+    person_remove(person=gallery["Tom_Cruise"])
     # The same (old) model still serves, and a retrain was requested.
     assert TrainedModel.objects.get(is_active=True) == model
     assert TrainedModel.objects.filter(status=TrainedModel.Status.QUEUED).count() == 1

@@ -19,13 +19,9 @@ from recognition.selectors import (
     model_training_current,
 )
 from recognition.services import train as train_service
+from recognition.services.activation import ModelNotActivatable, model_activate
 from recognition.services.identify import face_identify
-from recognition.services.train import (
-    TrainingError,
-    model_activate,
-    model_train,
-    model_train_request,
-)
+from recognition.services.train import TrainingError, model_train, model_train_request
 from tests.recognition_support import cached_training, enroll, gallery, train_now
 
 __all__ = ["cached_training", "gallery"]
@@ -231,5 +227,5 @@ def test_activate_rolls_back_and_old_files_are_pruned(
     )
     failed = TrainedModel.objects.create(status=Status.FAILED)
     for unusable in (failed, first):
-        with pytest.raises(train_service.ModelNotActivatable):
+        with pytest.raises(ModelNotActivatable):
             model_activate(model=unusable)

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from people.models import Person
 from recognition.models import TrainedModel
-from recognition.services.train import current_fingerprint
+from recognition.selectors import gallery_fingerprint_current
 from tests.web_support import enroll, operator_client, viewer_client
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def active_model_of_current_gallery() -> TrainedModel:
         is_active=True,
         people_count=1,
         embedding_count=2,
-        metrics={"val_accuracy": 0.973, "gallery_fingerprint": current_fingerprint()},
+        metrics={"val_accuracy": 0.973, "gallery_fingerprint": gallery_fingerprint_current()},
     )
 
 

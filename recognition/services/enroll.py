@@ -1,16 +1,23 @@
-"""Enrollment: a person and a photo in, a FaceImage with its Embedding out."""
+"""Enrollment: a person and photos in, a FaceImage with its Embedding out per photo.
+
+:func:`face_images_enroll` is what every delivery path calls (API, web page, admin,
+``enroll_folder``); :func:`face_image_store` is the only writer, and the only place
+that decides a photo is a duplicate and says so.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import IO
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from accounts.users import User, user_or_none
 from people.models import FaceImage, Person
-from people.services import User, user_or_none
 from recognition.analysis import EnrollmentAnalysis, Limits, analyze_enrollment
 from recognition.images import content_hash
 from recognition.models import Embedding
@@ -27,8 +34,70 @@ def read_limited(source: bytes | IO[bytes], *, name: str, max_bytes: int) -> byt
     return data
 
 
-def _duplicate(person: Person, name: str) -> PhotoRejected:
-    return PhotoRejected(DUPLICATE, f"{name} is already enrolled for {person.name}.")
+@dataclass(frozen=True)
+class PhotoUpload:
+    """One file to enroll: its name and its bytes (or an open file).
+
+    ``content`` may instead be the photo's analysis when it was analysed before: by the
+    admin form's validation, or by ``enroll_folder``'s worker pool.
+    """
+
+    name: str
+    content: bytes | IO[bytes] | EnrollmentAnalysis
+
+    @classmethod
+    def from_file(cls, upload: File) -> PhotoUpload:
+        return cls(name=upload.name or "photo", content=upload)
+
+
+@dataclass(frozen=True)
+class EnrollOutcome:
+    """What became of one upload: its stored photo, or why it was refused."""
+
+    name: str
+    face: FaceImage | None = None
+    rejection: PhotoRejected | None = None
+
+
+def face_image_duplicate(*, person_name: str, name: str) -> PhotoRejected:
+    """The refusal of a photo already enrolled for this person (same content hash)."""
+    return PhotoRejected(DUPLICATE, f"{name} is already enrolled for {person_name}.")
+
+
+def face_images_enroll(
+    *,
+    person: Person,
+    uploads: Iterable[PhotoUpload],
+    uploaded_by: User = None,
+    limits: Limits | None = None,
+) -> list[EnrollOutcome]:
+    """Enroll each upload on its own; one outcome per upload, in order.
+
+    A refused photo stores nothing and does not stop the others.
+    """
+    outcomes = []
+    for upload in uploads:
+        try:
+            if isinstance(upload.content, EnrollmentAnalysis):
+                face = face_image_store(
+                    person=person,
+                    analysis=upload.content,
+                    name=upload.name,
+                    uploaded_by=uploaded_by,
+                )
+            else:
+                face = face_image_enroll(
+                    person=person,
+                    source=upload.content,
+                    name=upload.name,
+                    uploaded_by=uploaded_by,
+                    limits=limits,
+                )
+        except PhotoRejected as rejection:
+            outcomes.append(EnrollOutcome(name=upload.name, rejection=rejection))
+        else:
+            outcomes.append(EnrollOutcome(name=upload.name, face=face))
+    return outcomes
 
 
 def face_image_enroll(
@@ -57,7 +126,8 @@ def face_image_check(
     """The checks of face_image_enroll without storing anything.
 
     For forms that validate before their person is saved (the admin's add page):
-    ``person`` may be None or unsaved, which skips the duplicate check.
+    ``person`` may be None or unsaved, which skips the early duplicate check
+    (:func:`face_image_store` makes the final one).
     Raises PhotoRejected.
     """
     limits = limits or Limits.from_settings()
@@ -67,7 +137,7 @@ def face_image_check(
         and person.pk is not None
         and FaceImage.objects.filter(person=person, sha256=content_hash(data)).exists()
     ):
-        raise _duplicate(person, name)
+        raise face_image_duplicate(person_name=person.name, name=name)
     return analyze_enrollment(data, name=name, limits=limits)
 
 
@@ -108,7 +178,7 @@ def face_image_store(
     except IntegrityError:
         _remove(written)
         if FaceImage.objects.filter(person=person, sha256=analysis.sha256).exists():
-            raise _duplicate(person, name) from None
+            raise face_image_duplicate(person_name=person.name, name=name) from None
         raise
     except BaseException:
         _remove(written)

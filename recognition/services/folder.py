@@ -2,7 +2,7 @@
 
 Decoding, detection and encoding (the cost) run in a process pool through
 ``analysis.analyze_file``, which touches no database; the main process keeps the only
-database connection and stores each accepted photo with ``face_image_store``.
+database connection and stores each accepted photo with ``face_images_enroll``.
 Photos already enrolled for their person (same content hash) are skipped before they
 are analysed, so a re-run adds nothing and costs little.
 """
@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from accounts.users import User
 from people.models import FaceImage, Person
-from people.services import User, person_create
+from people.services import person_create
 from recognition.analysis import AnalysisOutcome, Limits, analysis_worker_init, analyze_file
 from recognition.images import content_hash
-from recognition.rejections import DUPLICATE, REASON_CODES, PhotoRejected
-from recognition.services.enroll import face_image_store
+from recognition.rejections import REASON_CODES
+from recognition.services.enroll import PhotoUpload, face_image_duplicate, face_images_enroll
 
 PHOTO_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".jfif"}
@@ -115,9 +116,8 @@ def _skip_enrolled(
     for photo in photos:
         key = (photo.person_name, content_hash(photo.path.read_bytes()))
         if key in known:
-            report.reject(
-                photo.label, DUPLICATE, f"{photo.label} is already enrolled for {key[0]}."
-            )
+            duplicate = face_image_duplicate(person_name=key[0], name=photo.label)
+            report.reject(photo.label, duplicate.code, duplicate.message)
             continue
         known.add(key)
         pending.append(photo)
@@ -140,12 +140,10 @@ def _store(
             name=photo.person_name, created_by=uploaded_by
         )
         report.people_created += 1
-    try:
-        face_image_store(
-            person=person, analysis=outcome, name=photo.path.name, uploaded_by=uploaded_by
-        )
-    except PhotoRejected as rejection:
-        report.reject(photo.label, rejection.code, rejection.message)
+    upload = PhotoUpload(name=photo.path.name, content=outcome)
+    (stored,) = face_images_enroll(person=person, uploads=[upload], uploaded_by=uploaded_by)
+    if stored.rejection is not None:
+        report.reject(photo.label, stored.rejection.code, stored.rejection.message)
     else:
         report.enrolled += 1
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import IO, Any
 
+from accounts.users import User, user_or_none
 from people.models import Person
-from people.services import User, user_or_none
 from recognition.analysis import Limits, analyze_all_faces
 from recognition.loading import ModelLoadError, NoActiveModel, active_model
 from recognition.ml import openset

@@ -1,4 +1,4 @@
-"""Training: request a job (one at a time), run it, activate a model, roll back.
+"""Training: request a job (one at a time), run it, activate its result.
 
 A request creates a queued TrainedModel and enqueues ``recognition.tasks.train_model``
 once the transaction commits. The task calls :func:`model_train`, which counts its
@@ -8,32 +8,32 @@ retries. Jobs running longer than FACE_TRAIN_TIMEOUT are marked failed when the 
 request or job comes, and by a sweep the cluster runs every five minutes (with the Redis
 broker a task lost with its worker is never re-delivered). A new model becomes active
 only after its file was written whole and read back; any failure leaves the previous
-active model serving.
+active model serving. Reading the gallery is recognition.selectors' job; activation
+and pruning are recognition.services.activation's.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from people.services import User, user_or_none
-from recognition.loading import ModelLoadError, load_model
+from accounts.users import User, user_or_none
 from recognition.ml import classifier as ml_classifier
 from recognition.ml import openset
-from recognition.models import Embedding, TrainedModel
+from recognition.models import TrainedModel
+from recognition.selectors import Gallery, gallery_load, model_training_current
+from recognition.services.activation import model_make_active, models_prune, trained_models_lock
 
 logger = logging.getLogger(__name__)
 Status = TrainedModel.Status
@@ -42,64 +42,6 @@ MODELS_DIR = "models"
 
 class TrainingError(Exception):
     """A training that cannot run or did not finish; the message says why."""
-
-
-class ModelNotActivatable(Exception):
-    """Only a succeeded model with a loadable file can be activated."""
-
-
-@dataclass(frozen=True)
-class Gallery:
-    """Enrolled embeddings: ``embeddings`` float32 (n, 128), ``labels`` int64 (n,)."""
-
-    embeddings: np.ndarray
-    labels: np.ndarray
-    label_map: dict[str, dict[str, Any]]
-    fingerprint: str
-
-
-def gallery_fingerprint(embedding_ids: list[int]) -> str:
-    """Identifies the set of embeddings a model saw (any photo added or removed changes it)."""
-    joined = ",".join(str(i) for i in sorted(embedding_ids))
-    return hashlib.sha256(joined.encode()).hexdigest()
-
-
-def current_fingerprint() -> str:
-    return gallery_fingerprint(list(Embedding.objects.values_list("id", flat=True)))
-
-
-def gallery_load() -> Gallery:
-    """Every enrolled embedding, one class per person (ordered by person id)."""
-    rows = Embedding.objects.order_by("face_image__person_id", "id").values_list(
-        "id", "data", "face_image__person_id", "face_image__person__name"
-    )
-    ids, vectors, person_ids, names = [], [], [], {}
-    for embedding_id, data, person_id, name in rows:
-        ids.append(embedding_id)
-        vectors.append(np.frombuffer(bytes(data), dtype="<f4"))
-        person_ids.append(person_id)
-        names[person_id] = name
-    order = sorted(names)
-    index = {person_id: i for i, person_id in enumerate(order)}
-    return Gallery(
-        embeddings=np.array(vectors, dtype=np.float32).reshape(-1, 128),
-        labels=np.array([index[p] for p in person_ids], dtype=np.int64),
-        label_map={str(i): {"person_id": p, "name": names[p]} for i, p in enumerate(order)},
-        fingerprint=gallery_fingerprint(ids),
-    )
-
-
-def _lock_requests() -> None:
-    """Serialise training requests inside the current transaction."""
-    table = TrainedModel._meta.db_table
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # Conflicts with itself and with row writes, not with plain reads.
-            cursor.execute(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')
-    else:
-        # SQLite: a transaction's first write takes the database write lock (waiting up
-        # to the configured timeout), so nobody can insert between our check and insert.
-        TrainedModel.objects.filter(pk=-1).update(status=Status.QUEUED)
 
 
 def models_fail_stale(*, exclude: int | None = None) -> int:
@@ -131,12 +73,8 @@ def model_train_request(*, requested_by: User = None, enqueue: bool = True) -> T
     """
     models_fail_stale()
     with transaction.atomic():
-        _lock_requests()
-        current = (
-            TrainedModel.objects.filter(status__in=[Status.QUEUED, Status.RUNNING])
-            .order_by("id")
-            .first()
-        )
+        trained_models_lock()
+        current = model_training_current()
         if current is not None:
             return current
         model = TrainedModel.objects.create(requested_by=user_or_none(requested_by))
@@ -236,7 +174,7 @@ def model_train(*, model_id: int) -> TrainedModel:
         written = Path(settings.MEDIA_ROOT) / relative
         ml_classifier.save(result.classifier, written)
         ml_classifier.load(written)  # activate only what reads back whole
-        activated = _activate_new(model, gallery, result, calibration, relative)
+        activated = _succeed(model, gallery, result, calibration, relative)
     except TrainingError as exc:
         _discard(written)
         _fail(model.pk, str(exc))
@@ -269,7 +207,7 @@ def _metrics(
     }
 
 
-def _activate_new(
+def _succeed(
     model: TrainedModel,
     gallery: Gallery,
     result: ml_classifier.TrainResult,
@@ -282,7 +220,6 @@ def _activate_new(
             raise TrainingError(
                 f"model #{model.pk} was taken over or stopped while training ({row.status})."
             )
-        TrainedModel.objects.filter(is_active=True).exclude(pk=row.pk).update(is_active=False)
         row.status = Status.SUCCEEDED
         row.finished_at = timezone.now()
         row.file = relative
@@ -292,51 +229,15 @@ def _activate_new(
         row.embedding_count = len(gallery.labels)
         row.metrics = _metrics(gallery, result, calibration)
         row.epoch = result.epochs_run
-        row.is_active = True
         row.save()
+        model_make_active(model_id=row.pk)
+        row.refresh_from_db()
     return row
 
 
 def _discard(path: Path | None) -> None:
     if path is not None:
         path.unlink(missing_ok=True)
-
-
-def models_prune() -> list[int]:
-    """Remove the files of succeeded models beyond FACE_MODELS_KEEP (never the active one).
-
-    The rows stay (history, audit); their ``file`` is cleared. Returns their ids.
-    """
-    keep = max(1, settings.FACE_MODELS_KEEP)
-    with_files = TrainedModel.objects.exclude(file="").order_by("-finished_at", "-id")
-    pruned = []
-    for model in list(with_files)[keep:]:
-        if model.is_active:
-            continue
-        (Path(settings.MEDIA_ROOT) / model.file).unlink(missing_ok=True)
-        TrainedModel.objects.filter(pk=model.pk).update(file="")
-        pruned.append(model.pk)
-    return pruned
-
-
-def model_activate(*, model: TrainedModel) -> TrainedModel:
-    """Make an earlier model the active one (rollback)."""
-    model.refresh_from_db()
-    if model.status != Status.SUCCEEDED:
-        raise ModelNotActivatable(
-            f"model #{model.pk} is {model.status}; only a model whose training succeeded "
-            "can be activated."
-        )
-    try:
-        load_model(model)
-    except ModelLoadError as exc:
-        raise ModelNotActivatable(str(exc)) from exc
-    with transaction.atomic():
-        _lock_requests()
-        TrainedModel.objects.filter(is_active=True).exclude(pk=model.pk).update(is_active=False)
-        TrainedModel.objects.filter(pk=model.pk).update(is_active=True)
-    model.refresh_from_db()
-    return model
 
 
 def model_train_request_if_trained(*, requested_by: User = None) -> TrainedModel | None:

@@ -17,8 +17,9 @@ from django.views.generic import FormView, ListView
 
 from people.models import FaceImage, Person
 from people.selectors import person_list
-from people.services import person_create, person_delete, person_update
+from people.services import person_create, person_update
 from recognition import selectors
+from recognition.services.gallery import person_remove
 from web.forms import PersonForm
 
 PEOPLE_PER_PAGE = 20
@@ -107,6 +108,6 @@ class PersonDeleteView(PermissionRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         person = get_object_or_404(Person, pk=pk)
         name = person.name
-        person_delete(person=person)
+        person_remove(person=person)
         messages.success(request, f"{name} and their photos were deleted.")
         return HttpResponseRedirect(reverse("web:person_list"))

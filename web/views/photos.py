@@ -14,8 +14,7 @@ from people.models import FaceImage, Person
 from people.services import face_image_delete
 from recognition import selectors
 from recognition.models import TrainedModel
-from recognition.rejections import PhotoRejected
-from recognition.services.enroll import face_image_enroll
+from recognition.services.enroll import PhotoUpload, face_images_enroll
 from web.forms import PhotoUploadForm
 
 
@@ -39,13 +38,12 @@ class GalleryPhoto:
 
 def _gallery(person: Person, active: TrainedModel | None) -> list[GalleryPhoto]:
     """Each photo with its state: part of the active model, or added since it trained."""
-    # Training reads every embedding, so a photo is in the model iff it came before.
-    trained_at = selectors.model_gallery_read_at(model=active)
+    read_at = selectors.model_gallery_read_at(model=active)
     photos = []
     for face in person.faces.select_related("embedding"):
         if not hasattr(face, "embedding"):
             photos.append(GalleryPhoto(face, "No face encoding (re-upload this photo)", False))
-        elif trained_at and face.uploaded_at <= trained_at:
+        elif selectors.face_image_in_model(face_image=face, gallery_read_at=read_at):
             photos.append(GalleryPhoto(face, "Enrolled · in the active model", True))
         else:
             photos.append(GalleryPhoto(face, "Enrolled · waiting for the next training", False))
@@ -83,15 +81,17 @@ class PhotoUploadView(PermissionRequiredMixin, View):
         form = PhotoUploadForm(request.POST, request.FILES)
         if not form.is_valid():
             return PersonDetailView.render_page(request, person, form, status=400)
-        results = []
-        for upload in form.cleaned_data["photos"]:
-            name = upload.name or "photo"
-            try:
-                face_image_enroll(person=person, source=upload, name=name, uploaded_by=request.user)
-            except PhotoRejected as exc:
-                results.append(UploadResult(name, False, exc.message))
-            else:
-                results.append(UploadResult(name, True, name))
+        outcomes = face_images_enroll(
+            person=person,
+            uploads=[PhotoUpload.from_file(upload) for upload in form.cleaned_data["photos"]],
+            uploaded_by=request.user,
+        )
+        results = [
+            UploadResult(
+                o.name, o.rejection is None, o.rejection.message if o.rejection else o.name
+            )
+            for o in outcomes
+        ]
         request.session[_results_key(person)] = [asdict(result) for result in results]
         enrolled = sum(result.ok for result in results)
         refused = len(results) - enrolled

@@ -13,12 +13,8 @@ from django.views import View
 
 from recognition import selectors
 from recognition.models import TrainedModel
-from recognition.services.train import (
-    ModelNotActivatable,
-    TrainingError,
-    model_activate,
-    model_train_request,
-)
+from recognition.services.activation import ModelNotActivatable, model_activate
+from recognition.services.train import TrainingError, model_train_request
 from web.charts import training_charts
 
 MODELS_SHOWN = 25

@@ -1,4 +1,8 @@
-"""REST endpoints for people and their photos (/api/people/...)."""
+"""REST endpoints for people and their photos (/api/people/...).
+
+In recognition, not people: a person's page shows each photo's state in the active
+model, deleting a person queues a retrain, and uploads run enrollment.
+"""
 
 from __future__ import annotations
 
@@ -26,26 +30,26 @@ from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from facerecog_site.api_errors import ErrorSerializer
 from people.models import FaceImage, Person
 from people.selectors import face_image_photo, person_list
-from people.serializers import (
+from people.serializers import PersonSerializer, PersonWriteSerializer
+from people.services import face_image_delete, person_create, person_update
+from people.views import photo_response
+from recognition.gallery_serializers import (
     FaceImageSerializer,
     FaceUploadResponseSerializer,
     FaceUploadSerializer,
     PersonDetailSerializer,
-    PersonSerializer,
-    PersonWriteSerializer,
     upload_results,
 )
-from people.services import face_image_delete, person_create, person_delete, person_update
-from people.views import photo_response
-from recognition.rejections import TOO_LARGE, PhotoRejected
+from recognition.rejections import TOO_LARGE
 from recognition.selectors import model_active, model_gallery_read_at
-from recognition.services.enroll import face_image_enroll
+from recognition.services.enroll import PhotoUpload, face_images_enroll
+from recognition.services.gallery import person_remove
 
 ERROR = OpenApiResponse(ErrorSerializer)
 PERSON_ID = OpenApiParameter("person_pk", int, OpenApiParameter.PATH, description="Person id")
 
 
-def trained_at() -> datetime | None:
+def gallery_read_at() -> datetime | None:
     """When the active model read the gallery: photos uploaded before are in it."""
     return model_gallery_read_at(model=model_active())
 
@@ -100,7 +104,7 @@ class PersonViewSet(viewsets.GenericViewSet):
 
     def detail_response(self, person: Person, status_code: int = 200) -> Response:
         person = get_object_or_404(person_list().prefetch_related("faces"), pk=person.pk)
-        context = {**self.get_serializer_context(), "trained_at": trained_at()}
+        context = {**self.get_serializer_context(), "gallery_read_at": gallery_read_at()}
         return Response(PersonDetailSerializer(person, context=context).data, status=status_code)
 
     def list(self, request: Request) -> Response:
@@ -127,7 +131,7 @@ class PersonViewSet(viewsets.GenericViewSet):
         return self.update(request, pk, partial=True)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        person_delete(person=self.get_object())
+        person_remove(person=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -167,7 +171,7 @@ class FaceViewSet(viewsets.GenericViewSet):
         return FaceImage.objects.filter(person=self.get_person()).select_related("uploaded_by")
 
     def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "trained_at": trained_at()}
+        return {**super().get_serializer_context(), "gallery_read_at": gallery_read_at()}
 
     def get_throttles(self) -> list[BaseThrottle]:
         return [ScopedRateThrottle()] if self.action == "create" else []
@@ -210,25 +214,14 @@ class FaceViewSet(viewsets.GenericViewSet):
         person = self.get_person()
         serializer = FaceUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        context = self.get_serializer_context()
-        results: list[dict[str, Any]] = []
-        for upload in serializer.validated_data["images"]:
-            name = upload.name or "photo"
-            try:
-                face = face_image_enroll(
-                    person=person, source=upload, name=name, uploaded_by=request.user
-                )
-            except PhotoRejected as exc:
-                rejection = {
-                    "code": exc.code,
-                    "detail": exc.message,
-                    "boxes": [list(box) for box in exc.boxes],
-                }
-                results.append({"file": name, "status": "rejected", "rejection": rejection})
-            else:
-                face_data = FaceImageSerializer(face, context=context).data
-                results.append({"file": name, "status": "enrolled", "face": face_data})
-        return upload_response(results)
+        outcomes = face_images_enroll(
+            person=person,
+            uploads=[
+                PhotoUpload.from_file(upload) for upload in serializer.validated_data["images"]
+            ],
+            uploaded_by=request.user,
+        )
+        return upload_response(upload_results(outcomes, context=self.get_serializer_context()))
 
     def destroy(self, request: Request, person_pk: str, pk: str) -> Response:
         face_image_delete(face_image=self.get_object())
@@ -247,8 +240,8 @@ class FaceViewSet(viewsets.GenericViewSet):
             raise Http404("The photo file is missing.") from None
 
 
-def upload_response(results: list[dict[str, Any]]) -> Response:
-    body = upload_results(results)
+def upload_response(body: dict[str, Any]) -> Response:
+    results = body["results"]
     if body["rejected"] == 0:
         return Response(body, status=status.HTTP_201_CREATED)
     if body["enrolled"]:

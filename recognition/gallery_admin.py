@@ -1,4 +1,4 @@
-"""Admin for people and their face photos.
+"""Admin for people and their face photos (registered by recognition.admin).
 
 Photos are added only through the enrollment service (a new photo is checked when the
 form is validated, so a refusal is shown on the form with its reason and nothing is
@@ -16,12 +16,12 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from people.admin_forms import FaceImageUploadForm, FaceImageUploadFormSet
 from people.models import FaceImage, Person
-from people.services import face_image_delete, person_delete
+from people.services import face_image_delete
+from recognition.gallery_admin_forms import FaceImageUploadForm, FaceImageUploadFormSet
 from recognition.models import Embedding
-from recognition.rejections import PhotoRejected
-from recognition.services.enroll import face_image_store
+from recognition.services.enroll import PhotoUpload, face_images_enroll
+from recognition.services.gallery import person_remove
 
 
 class FaceImageInline(admin.TabularInline):
@@ -140,33 +140,31 @@ class PersonAdmin(admin.ModelAdmin):
     ) -> None:
         # The admin's change message reads these, which formset.save() would have set.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for upload_form in formset.forms:
-            analysis = getattr(upload_form, "analysis", None)
-            if not isinstance(upload_form, FaceImageUploadForm) or analysis is None:
-                continue
-            try:
-                face = face_image_store(
-                    person=person,
-                    analysis=analysis,
-                    name=upload_form.photo_name,
-                    uploaded_by=request.user,
-                )
-            except PhotoRejected as rejection:
-                # A concurrent upload of the same photo won the race.
+        uploads = [
+            PhotoUpload(name=upload_form.photo_name, content=upload_form.analysis)
+            for upload_form in formset.forms
+            if isinstance(upload_form, FaceImageUploadForm) and upload_form.analysis is not None
+        ]
+        outcomes = face_images_enroll(person=person, uploads=uploads, uploaded_by=request.user)
+        for outcome in outcomes:
+            if outcome.rejection is not None:
+                # Checked when the form was validated: a concurrent upload of the same
+                # photo won the race.
+                rejection = outcome.rejection
                 messages.error(request, f"{rejection.message} (reason: {rejection.code})")
-            else:
-                formset.new_objects.append(face)
+            elif outcome.face is not None:
+                formset.new_objects.append(outcome.face)
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        # Photos and embeddings go with their person (person_delete); their own admins
+        # Photos and embeddings go with their person (person_remove); their own admins
         # being read-only (embeddings) must not block deleting the person.
         perms_needed -= {str(FaceImage._meta.verbose_name), str(Embedding._meta.verbose_name)}
         return deleted, counts, perms_needed, protected
 
     def delete_model(self, request: HttpRequest, obj: Person) -> None:
-        person_delete(person=obj)
+        person_remove(person=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Person]) -> None:
         for person in queryset:
-            person_delete(person=person)
+            person_remove(person=person)

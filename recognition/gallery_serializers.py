@@ -1,0 +1,120 @@
+"""Shapes of people with their photos, and of photo uploads, in the REST API.
+
+Here rather than in people/ because a photo's state (in the active model or waiting
+for the next training) is recognition's knowledge.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from people.models import FaceImage
+from people.serializers import PersonSerializer
+from recognition.selectors import face_image_in_model
+from recognition.services.enroll import EnrollOutcome
+
+TRAINED = "trained"
+AWAITING_TRAINING = "awaiting_training"
+
+
+class FaceImageSerializer(serializers.ModelSerializer):
+    box = serializers.ListField(
+        child=serializers.IntegerField(),
+        min_length=4,
+        max_length=4,
+        help_text="The enrolled face: [top, right, bottom, left] in original pixels.",
+    )
+    uploaded_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    state = serializers.SerializerMethodField(
+        help_text="trained: part of the active model; awaiting_training: enrolled since."
+    )
+    image_url = serializers.SerializerMethodField(help_text="The photo (authenticated).")
+
+    class Meta:
+        model = FaceImage
+        fields = [
+            "id",
+            "person",
+            "original_name",
+            "width",
+            "height",
+            "box",
+            "sha256",
+            "state",
+            "image_url",
+            "uploaded_by",
+            "uploaded_at",
+        ]
+        read_only_fields = fields
+
+    def get_state(self, face: FaceImage) -> str:
+        read_at: datetime | None = self.context.get("gallery_read_at")
+        in_model = face_image_in_model(face_image=face, gallery_read_at=read_at)
+        return TRAINED if in_model else AWAITING_TRAINING
+
+    def get_image_url(self, face: FaceImage) -> str:
+        url = reverse("api:person-face-image", args=[face.person_id, face.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+class PersonDetailSerializer(PersonSerializer):
+    faces = FaceImageSerializer(many=True, read_only=True)
+
+    class Meta(PersonSerializer.Meta):
+        fields = [*PersonSerializer.Meta.fields, "faces"]
+        read_only_fields = fields
+
+
+class FaceUploadSerializer(serializers.Serializer):
+    images = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=False),
+        allow_empty=False,
+        max_length=100,
+        help_text="One or more photos (repeat the field). Each is enrolled or rejected.",
+    )
+
+
+class FaceRejectionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    boxes = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()))
+
+
+class FaceUploadResultSerializer(serializers.Serializer):
+    file = serializers.CharField(help_text="The uploaded file's name.")
+    status = serializers.ChoiceField(choices=["enrolled", "rejected"])
+    face = FaceImageSerializer(required=False, help_text="When enrolled.")
+    rejection = FaceRejectionSerializer(required=False, help_text="When rejected.")
+
+
+class FaceUploadResponseSerializer(serializers.Serializer):
+    enrolled = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = FaceUploadResultSerializer(many=True)
+    detail = serializers.CharField(required=False, help_text="When nothing was enrolled.")
+    code = serializers.CharField(required=False, help_text="When nothing was enrolled.")
+
+
+def upload_results(outcomes: list[EnrollOutcome], *, context: dict[str, Any]) -> dict[str, Any]:
+    """The body of an upload's answer: counts, then one result per file."""
+    results: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        if outcome.rejection is not None:
+            rejection = {
+                "code": outcome.rejection.code,
+                "detail": outcome.rejection.message,
+                "boxes": [list(box) for box in outcome.rejection.boxes],
+            }
+            results.append({"file": outcome.name, "status": "rejected", "rejection": rejection})
+        else:
+            face_data = FaceImageSerializer(outcome.face, context=context).data
+            results.append({"file": outcome.name, "status": "enrolled", "face": face_data})
+    enrolled = sum(1 for result in results if result["status"] == "enrolled")
+    return {"enrolled": enrolled, "rejected": len(results) - enrolled, "results": results}
