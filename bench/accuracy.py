@@ -20,7 +20,9 @@ work = setup_django()
 import numpy as np  # noqa: E402
 
 from people.services import person_create  # noqa: E402
-from recognition.ml.subject import choose_subject  # noqa: E402
+from recognition.analysis import Limits, analyze_all_faces  # noqa: E402
+from recognition.evaluation import Judged, evaluation_report, result_subject  # noqa: E402
+from recognition.ml.faces import Box  # noqa: E402
 from recognition.rejections import PhotoRejected  # noqa: E402
 from recognition.services.enroll import face_image_enroll  # noqa: E402
 from recognition.services.identify import face_identify  # noqa: E402
@@ -34,7 +36,7 @@ def main() -> None:
     people = sorted(p for p in (FACES / "dev").iterdir() if p.is_dir())
     known, strangers = people[:KNOWN_PEOPLE], people[KNOWN_PEOPLE:]
     gallery: list[tuple[int, np.ndarray]] = []
-    probes: list[tuple[object, bytes, str]] = []
+    probes: list[tuple[int | None, bytes, str]] = []
     started = time.monotonic()
     for folder in known:
         person = person_create(name=folder.name.replace("_", " "))
@@ -61,16 +63,13 @@ def main() -> None:
 
     ids = np.array([pid for pid, _ in gallery])
     vectors = np.stack([v for _, v in gallery])
-    rows = {"1-NN tol 0.6": [], "1-NN tol 0.5": [], "this system": []}
+    rows: dict[str, list[Judged]] = {"1-NN tol 0.6": [], "1-NN tol 0.5": [], "this system": []}
     for truth, data, name in probes:
         result = face_identify(source=data, name=name, channel="bench")
-        if not result.faces:
+        subject = result_subject(result)
+        if subject is None:
             print(f"  no face found in {name}")
             continue
-        boxes = [f.box for f in result.faces]
-        subject = result.faces[
-            choose_subject(boxes, width=result.width, height=result.height, ratio=1.0).subject
-        ]
         embedding = _embedding_of(data, name, subject.box)
         distances = np.linalg.norm(vectors - embedding, axis=1)
         nearest = int(distances.argmin())
@@ -83,21 +82,20 @@ def main() -> None:
         f"{'':14} {'known named right':>18} {'named wrongly':>14} {'called unknown':>15} "
         f"{'strangers rejected':>19}"
     )
-    for label, pairs in rows.items():
-        s = _scores(pairs)
+    for label, judged in rows.items():
+        s = evaluation_report(judged)
         print(
-            f"{label:14} {s['correct']:>18.1%} {s['wrong']:>14.1%} {s['unknown']:>15.1%} "
-            f"{s['rejected']:>19.1%}"
+            f"{label:14} {s['named_correctly']:>18.1%} {s['named_wrongly']:>14.1%} "
+            f"{s['called_unknown']:>15.1%} {s['strangers_rejected']:>19.1%}"
         )
-    s = _scores(rows["this system"])
+    s = evaluation_report(rows["this system"])
     met = (
-        s["correct"] >= TARGET["correct"]
-        and s["wrong"] <= TARGET["wrong"]
-        and s["rejected"] >= TARGET["rejected"]
+        s["named_correctly"] >= TARGET["correct"]
+        and s["named_wrongly"] <= TARGET["wrong"]
+        and s["strangers_rejected"] >= TARGET["rejected"]
     )
-    known_n = sum(1 for t, _ in rows["this system"] if t is not None)
     print(
-        f"\n{known_n} known probes, {len(rows['this system']) - known_n} stranger probes; "
+        f"\n{s['known_faces']} known probes, {s['strangers']} stranger probes; "
         f"target >= 97% right, <= 0.5% wrong, >= 95% strangers rejected: "
         f"{'MET' if met else 'NOT MET'}"
     )
@@ -107,23 +105,10 @@ def main() -> None:
 _cache: dict[str, np.ndarray] = {}
 
 
-def _embedding_of(data: bytes, name: str, box: tuple[int, int, int, int]) -> np.ndarray:
+def _embedding_of(data: bytes, name: str, box: Box) -> np.ndarray:
     """The probe's embedding (same detection and encoder as the service)."""
-    from recognition.analysis import Limits, analyze_all_faces
-
     _image, found = analyze_all_faces(data, name=name, limits=Limits.from_settings())
     return next(f.embedding for f in found if f.box == box)
-
-
-def _scores(pairs: list[tuple[object, object]]) -> dict[str, float]:
-    known = [(t, s) for t, s in pairs if t is not None]
-    strangers = [s for t, s in pairs if t is None]
-    return {
-        "correct": sum(t == s for t, s in known) / len(known),
-        "wrong": sum(s is not None and t != s for t, s in known) / len(known),
-        "unknown": sum(s is None for _, s in known) / len(known),
-        "rejected": sum(s is None for s in strangers) / len(strangers),
-    }
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 
 from people.models import FaceImage, Person
-from people.thumbnails import THUMBNAIL_SIZE, jpeg_thumbnail
+from people.thumbnails import jpeg_thumbnail
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def face_image_photo(*, face_image: FaceImage) -> PhotoBytes:
     return PhotoBytes(content=content, content_type=content_type)
 
 
-def face_image_thumbnail(*, face_image: FaceImage, size: int = THUMBNAIL_SIZE) -> PhotoBytes:
+def face_image_thumbnail(*, face_image: FaceImage) -> PhotoBytes:
     """A small JPEG of the stored photo. Raises FileNotFoundError."""
     photo = face_image_photo(face_image=face_image)
-    return PhotoBytes(content=jpeg_thumbnail(photo.content, size=size), content_type="image/jpeg")
+    return PhotoBytes(content=jpeg_thumbnail(photo.content), content_type="image/jpeg")

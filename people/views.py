@@ -10,7 +10,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, resolve_url
-from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
 
 from people.models import FaceImage
@@ -30,21 +29,13 @@ def photo_response(photo: PhotoBytes) -> HttpResponse:
     return response
 
 
-def login_url() -> str:
-    try:
-        return resolve_url(settings.LOGIN_URL)
-    except NoReverseMatch:
-        # accounts:login is the web pages' login; fall back to the admin's meanwhile.
-        return reverse("admin:login")
-
-
 def photo_access(view: PhotoView) -> PhotoView:
     """Anonymous -> login page; logged in without people.view_faceimage -> 403."""
 
     @wraps(view)
     def guarded(request: HttpRequest, pk: int) -> HttpResponse:
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), login_url())
+            return redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))
         if not request.user.has_perm(VIEW_PERMISSION):
             raise PermissionDenied
         return view(request, pk)

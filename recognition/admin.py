@@ -50,9 +50,7 @@ class TrainedModelAdmin(ReadOnlyAdmin):
 
     @admin.display(description="progress")
     def progress(self, obj: TrainedModel) -> str:
-        if obj.status == TrainedModel.Status.RUNNING and obj.epochs:
-            return f"epoch {obj.epoch} of {obj.epochs}"
-        return "-" if obj.status == TrainedModel.Status.QUEUED else f"{obj.epoch} epochs"
+        return obj.progress_text
 
     @admin.display(description="validation accuracy")
     def accuracy(self, obj: TrainedModel) -> str:

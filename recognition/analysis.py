@@ -12,8 +12,9 @@ from django.conf import settings
 
 from recognition.images import DecodedImage, decode, encode_jpeg
 from recognition.ml import faces
+from recognition.ml.faces import Box
 from recognition.ml.subject import choose_subject
-from recognition.rejections import FACE_TOO_SMALL, MULTIPLE_FACES, NO_FACE, Box, PhotoRejected
+from recognition.rejections import FACE_TOO_SMALL, MULTIPLE_FACES, NO_FACE, PhotoRejected
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def _draw_label(
     thickness: int,
 ) -> None:
     """A filled label above the box (below it at the top edge), kept inside the photo."""
-    import cv2
+    import cv2  # lazily, as in annotate_jpeg
 
     height, width = canvas.shape[:2]
     top, _right, bottom, left = box

@@ -16,9 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from recognition.rejections import TOO_LARGE, UNREADABLE_IMAGE, PhotoRejected
+from recognition.rejections import TOO_LARGE, UNREADABLE_IMAGE, PhotoRejected, megabytes
 
 JPEG_QUALITY = 92
+# The file names enroll_folder and evaluate pick up as photos.
+PHOTO_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".jfif"}
+)
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ def decode(data: bytes, *, name: str, max_bytes: int, max_pixels: int) -> Decode
     if len(data) > max_bytes:
         raise PhotoRejected(
             TOO_LARGE,
-            f"{name} is {_megabytes(len(data))}; the limit is {_megabytes(max_bytes)}.",
+            f"{name} is {megabytes(len(data))}; the limit is {megabytes(max_bytes)}.",
         )
     if not data:
         raise PhotoRejected(UNREADABLE_IMAGE, f"{name} is empty.")
@@ -114,7 +118,3 @@ def encode_jpeg(rgb: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb, mode="RGB").save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"

@@ -10,8 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from people.models import FaceImage, Person
-
-EMBEDDING_DIM = 128
+from recognition.ml.faces import EMBEDDING_DIM
 
 
 class Embedding(models.Model):
@@ -38,7 +37,7 @@ class Embedding(models.Model):
         """float array of shape (128,) -> 512 bytes."""
         array = np.asarray(vector, dtype="<f4")
         if array.shape != (EMBEDDING_DIM,):
-            raise ValueError(f"an embedding has shape (128,), got {array.shape}")
+            raise ValueError(f"an embedding has shape ({EMBEDDING_DIM},), got {array.shape}")
         return array.tobytes()
 
 
@@ -92,6 +91,27 @@ class TrainedModel(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.SUCCEEDED, self.Status.FAILED}
+
+    @property
+    def progress(self) -> float:
+        """Share of the planned epochs done, 0..1 (1 once the training succeeded)."""
+        if self.status == self.Status.SUCCEEDED:
+            return 1.0
+        return min(self.epoch / self.epochs, 1.0) if self.epochs else 0.0
+
+    @property
+    def progress_text(self) -> str:
+        """The progress in words, as the admin and the web pages show it."""
+        epochs = self.epochs or 0
+        if self.status == self.Status.QUEUED:
+            return "Waiting for a worker to start the training…"
+        if self.status == self.Status.RUNNING:
+            return f"Epoch {self.epoch} of {epochs}" if epochs else "Preparing the training…"
+        if self.status == self.Status.SUCCEEDED:
+            text = f"Done: stopped after epoch {self.epoch} of {epochs}"
+            accuracy = self.validation_accuracy
+            return text if accuracy is None else f"{text}, validation accuracy {accuracy:.1%}"
+        return f"Failed: {self.error or 'no reason recorded'}"
 
     @property
     def validation_accuracy(self) -> float | None:

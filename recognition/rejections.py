@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-Box = tuple[int, int, int, int]
+from recognition.ml.faces import Box
 
 UNREADABLE_IMAGE = "unreadable_image"
 TOO_LARGE = "too_large"
@@ -14,6 +14,11 @@ MULTIPLE_FACES = "multiple_faces"
 DUPLICATE = "duplicate"
 
 REASON_CODES = (UNREADABLE_IMAGE, TOO_LARGE, NO_FACE, FACE_TOO_SMALL, MULTIPLE_FACES, DUPLICATE)
+
+
+def megabytes(size: int) -> str:
+    """A byte count the way the sentences say it: "10.0 MB"."""
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 @dataclass

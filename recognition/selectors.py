@@ -11,6 +11,7 @@ import numpy as np
 from django.db.models import QuerySet
 
 from people.models import FaceImage, Person
+from recognition.ml.faces import EMBEDDING_DIM
 from recognition.models import Embedding, Identification, TrainedModel
 
 
@@ -49,7 +50,7 @@ def gallery_load() -> Gallery:
     order = sorted(names)
     index = {person_id: i for i, person_id in enumerate(order)}
     return Gallery(
-        embeddings=np.array(vectors, dtype=np.float32).reshape(-1, 128),
+        embeddings=np.array(vectors, dtype=np.float32).reshape(-1, EMBEDDING_DIM),
         labels=np.array([index[p] for p in person_ids], dtype=np.int64),
         label_map={str(i): {"person_id": p, "name": names[p]} for i, p in enumerate(order)},
         fingerprint=gallery_fingerprint(ids),

@@ -45,9 +45,7 @@ class TrainedModelSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_progress(self, model: TrainedModel) -> float:
-        if model.status == TrainedModel.Status.SUCCEEDED:
-            return 1.0
-        return round(min(model.epoch / model.epochs, 1.0), 3) if model.epochs else 0.0
+        return round(model.progress, 3)
 
     @extend_schema_field(LabelSerializer(many=True))
     def get_people(self, model: TrainedModel) -> list[dict[str, object]]:

@@ -12,6 +12,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.utils.html import escape
+
+from recognition.rejections import megabytes
 
 
 class UploadTooLarge(Exception):
@@ -20,10 +25,6 @@ class UploadTooLarge(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 class SizeLimitedUploadHandler(FileUploadHandler):
@@ -39,8 +40,8 @@ class SizeLimitedUploadHandler(FileUploadHandler):
     ) -> None:
         if content_length > settings.FACE_MAX_REQUEST_BYTES:
             self._refuse(
-                f"The request is {_mb(content_length)}; the limit is "
-                f"{_mb(settings.FACE_MAX_REQUEST_BYTES)}."
+                f"The request is {megabytes(content_length)}; the limit is "
+                f"{megabytes(settings.FACE_MAX_REQUEST_BYTES)}."
             )
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
@@ -52,7 +53,7 @@ class SizeLimitedUploadHandler(FileUploadHandler):
         if self.received > settings.FACE_MAX_UPLOAD_BYTES:
             self._refuse(
                 f"{self.file_name} is larger than the limit of "
-                f"{_mb(settings.FACE_MAX_UPLOAD_BYTES)} per photo."
+                f"{megabytes(settings.FACE_MAX_UPLOAD_BYTES)} per photo."
             )
         return raw_data
 
@@ -86,8 +87,6 @@ class UploadLimitMiddleware:
         return self.get_response(request)
 
     def _check(self, request: Any) -> Any:
-        from django.http.multipartparser import MultiPartParserError
-
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -97,8 +96,8 @@ class UploadLimitMiddleware:
                 request,
                 413,
                 "too_large",
-                f"The request is {_mb(declared)}; the limit is "
-                f"{_mb(settings.FACE_MAX_REQUEST_BYTES)}.",
+                f"The request is {megabytes(declared)}; the limit is "
+                f"{megabytes(settings.FACE_MAX_REQUEST_BYTES)}.",
             )
         try:
             request.FILES  # noqa: B018 - parse now, streaming through the size-limited handler
@@ -113,9 +112,6 @@ class UploadLimitMiddleware:
 
 
 def _error_response(request: Any, status: int, code: str, message: str) -> Any:
-    from django.http import HttpResponse, JsonResponse
-    from django.utils.html import escape
-
     accepts_html = "text/html" in request.META.get("HTTP_ACCEPT", "")
     if accepts_html and not request.path.startswith("/api/"):
         return HttpResponse(

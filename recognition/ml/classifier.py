@@ -23,15 +23,16 @@ import os
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from recognition.ml import Progress
+from recognition.ml.faces import EMBEDDING_DIM
+
 FORMAT_VERSION = 1
-EMBEDDING_DIM = 128
 
 # Layer sizes; stored in the file header, so a change here needs no format bump.
 ARCHITECTURE: dict[str, Any] = {
@@ -39,8 +40,6 @@ ARCHITECTURE: dict[str, Any] = {
     "dense": 128,
     "dropout": 0.3,
 }
-
-Progress = Callable[[int, int], None]  # (epoch done, epochs planned)
 
 
 class ModelFileError(Exception):
@@ -142,7 +141,7 @@ def split_indices(
     labels: np.ndarray, *, val_share: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stratified (train, validation) indices; classes with one sample stay in training."""
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # lazily: needed only to train
 
     counts = np.bincount(labels)
     multi = np.flatnonzero(counts[labels] >= 2)

@@ -72,10 +72,9 @@ class Calibration:
 
 @dataclass(frozen=True)
 class Decision:
-    """``index``: class index or None (unknown); ``candidate``: the nearest person."""
+    """``index``: class index of the person named, or None (unknown)."""
 
     index: int | None
-    candidate: int
     confidence: float
     distance: float
 
@@ -159,7 +158,6 @@ def decide(
         decisions.append(
             Decision(
                 index=candidate if accepted else None,
-                candidate=candidate,
                 confidence=agreement,
                 distance=distance,
             )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-Box = tuple[int, int, int, int]  # (top, right, bottom, left)
+from recognition.ml.faces import Box, box_area
 
 EDGE_MARGIN = 2
 EDGE_WEIGHT = 0.5
@@ -33,7 +33,7 @@ class SubjectChoice:
 
 def prominence(box: Box, width: int, height: int) -> float:
     top, right, bottom, left = box
-    area = max(0, right - left) * max(0, bottom - top)
+    area = box_area(box)
     half_diagonal = math.hypot(width / 2, height / 2) or 1.0
     offset = math.hypot((left + right) / 2 - width / 2, (top + bottom) / 2 - height / 2)
     centrality = max(0.0, 1.0 - offset / half_diagonal)

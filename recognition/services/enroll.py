@@ -21,7 +21,7 @@ from people.models import FaceImage, Person
 from recognition.analysis import EnrollmentAnalysis, Limits, analyze_enrollment
 from recognition.images import content_hash
 from recognition.models import Embedding
-from recognition.rejections import DUPLICATE, TOO_LARGE, PhotoRejected
+from recognition.rejections import DUPLICATE, TOO_LARGE, PhotoRejected, megabytes
 
 
 def read_limited(source: bytes | IO[bytes], *, name: str, max_bytes: int) -> bytes:
@@ -29,7 +29,7 @@ def read_limited(source: bytes | IO[bytes], *, name: str, max_bytes: int) -> byt
     data = source if isinstance(source, bytes) else source.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise PhotoRejected(
-            TOO_LARGE, f"{name} is larger than the limit of {max_bytes / (1024 * 1024):.1f} MB."
+            TOO_LARGE, f"{name} is larger than the limit of {megabytes(max_bytes)}."
         )
     return data
 
@@ -69,7 +69,6 @@ def face_images_enroll(
     person: Person,
     uploads: Iterable[PhotoUpload],
     uploaded_by: User = None,
-    limits: Limits | None = None,
 ) -> list[EnrollOutcome]:
     """Enroll each upload on its own; one outcome per upload, in order.
 
@@ -91,7 +90,6 @@ def face_images_enroll(
                     source=upload.content,
                     name=upload.name,
                     uploaded_by=uploaded_by,
-                    limits=limits,
                 )
         except PhotoRejected as rejection:
             outcomes.append(EnrollOutcome(name=upload.name, rejection=rejection))
@@ -106,13 +104,12 @@ def face_image_enroll(
     source: bytes | IO[bytes],
     name: str,
     uploaded_by: User = None,
-    limits: Limits | None = None,
 ) -> FaceImage:
     """Check a photo, find its subject's face and store photo and embedding.
 
     Raises PhotoRejected (nothing stored) when the photo cannot be used.
     """
-    analysis = face_image_check(person=person, source=source, name=name, limits=limits)
+    analysis = face_image_check(person=person, source=source, name=name)
     return face_image_store(person=person, analysis=analysis, name=name, uploaded_by=uploaded_by)
 
 
@@ -121,7 +118,6 @@ def face_image_check(
     person: Person | None,
     source: bytes | IO[bytes],
     name: str,
-    limits: Limits | None = None,
 ) -> EnrollmentAnalysis:
     """The checks of face_image_enroll without storing anything.
 
@@ -130,7 +126,7 @@ def face_image_check(
     (:func:`face_image_store` makes the final one).
     Raises PhotoRejected.
     """
-    limits = limits or Limits.from_settings()
+    limits = Limits.from_settings()
     data = read_limited(source, name=name, max_bytes=limits.max_bytes)
     if (
         person is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,15 +20,10 @@ from accounts.users import User
 from people.models import FaceImage, Person
 from people.services import person_create
 from recognition.analysis import AnalysisOutcome, Limits, analysis_worker_init, analyze_file
-from recognition.images import content_hash
+from recognition.images import PHOTO_SUFFIXES, content_hash
+from recognition.ml import Progress
 from recognition.rejections import REASON_CODES
 from recognition.services.enroll import PhotoUpload, face_image_duplicate, face_images_enroll
-
-PHOTO_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".jfif"}
-)
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import IO, Any
 
+import numpy as np
+from django.conf import settings
+
 from accounts.users import User, user_or_none
 from people.models import Person
 from recognition.analysis import Limits, analyze_all_faces
+from recognition.annotate import annotate_jpeg
 from recognition.loading import ModelLoadError, NoActiveModel, active_model
 from recognition.ml import openset
+from recognition.ml.faces import Box
 from recognition.models import Identification, TrainedModel
 from recognition.services.enroll import read_limited
 
@@ -24,7 +29,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class FaceAnswer:
-    box: tuple[int, int, int, int]  # (top, right, bottom, left), original pixels
+    box: Box  # original pixels
     person_id: int | None
     name: str | None  # None = unknown
     confidence: float
@@ -75,8 +80,6 @@ def face_identify(
     ``distance_threshold`` overrides the calibrated one (settings.FACE_UNKNOWN_DISTANCE
     is the site-wide override).
     """
-    from django.conf import settings
-
     loaded = active_model()  # before decoding: no model, no work
     limits = Limits.from_settings()
     data = read_limited(source, name=name, max_bytes=limits.max_bytes)
@@ -84,8 +87,6 @@ def face_identify(
     found = sorted(found, key=lambda face: face.box[3])
     faces: list[FaceAnswer] = []
     if found:
-        import numpy as np
-
         vectors = np.stack([face.embedding for face in found])
         threshold = distance_threshold
         if threshold is None:
@@ -118,8 +119,6 @@ def face_identify(
     record = _audit(loaded.record, faces, image.sha256, user=user, channel=channel)
     annotated = None
     if annotate:
-        from recognition.annotate import annotate_jpeg
-
         annotated = annotate_jpeg(image.rgb, faces)
     return IdentificationResult(
         faces=faces,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,8 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.users import User, user_or_none
+from recognition.ml import Progress, openset
 from recognition.ml import classifier as ml_classifier
-from recognition.ml import openset
 from recognition.models import TrainedModel
 from recognition.selectors import Gallery, gallery_load, model_training_current
 from recognition.services.activation import model_make_active, models_prune, trained_models_lock
@@ -124,7 +123,7 @@ def _fail(model_id: int, message: str) -> None:
     )
 
 
-def _progress_writer(model_id: int) -> Callable[[int, int], None]:
+def _progress_writer(model_id: int) -> Progress:
     last = [0.0]
 
     def write(epoch: int, epochs: int) -> None:
@@ -240,8 +239,8 @@ def _discard(path: Path | None) -> None:
         path.unlink(missing_ok=True)
 
 
-def model_train_request_if_trained(*, requested_by: User = None) -> TrainedModel | None:
+def model_train_request_if_trained() -> TrainedModel | None:
     """Queue a retrain after the gallery shrank, but only once a model exists."""
     if not TrainedModel.objects.filter(status=Status.SUCCEEDED).exists():
         return None
-    return model_train_request(requested_by=requested_by)
+    return model_train_request()

@@ -24,33 +24,15 @@ def progress(model: TrainedModel | None) -> dict[str, Any] | None:
     """What the progress bar shows for one model (the JSON view and the page share it)."""
     if model is None:
         return None
-    epochs = model.epochs or 0
-    if model.status == TrainedModel.Status.SUCCEEDED:
-        percent = 100
-    elif epochs:
-        percent = round(100 * min(model.epoch, epochs) / epochs)
-    else:
-        percent = 0
-    if model.status == TrainedModel.Status.QUEUED:
-        text = "Waiting for a worker to start the training…"
-    elif model.status == TrainedModel.Status.RUNNING:
-        text = f"Epoch {model.epoch} of {epochs}" if epochs else "Preparing the training…"
-    elif model.status == TrainedModel.Status.SUCCEEDED:
-        accuracy = model.validation_accuracy
-        text = f"Done: stopped after epoch {model.epoch} of {epochs}"
-        if accuracy is not None:
-            text += f", validation accuracy {accuracy:.1%}"
-    else:
-        text = f"Failed: {model.error or 'no reason recorded'}"
     return {
         "id": model.pk,
         "status": model.status,
         "status_label": model.get_status_display(),
         "epoch": model.epoch,
-        "epochs": epochs,
-        "percent": percent,
+        "epochs": model.epochs or 0,
+        "percent": round(100 * model.progress),
         "finished": model.is_finished,
-        "text": text,
+        "text": model.progress_text,
     }
 
 

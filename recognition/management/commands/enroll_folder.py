@@ -15,9 +15,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from people.models import FaceImage
+from recognition.images import PHOTO_SUFFIXES
 from recognition.rejections import DUPLICATE
 from recognition.services.folder import (
-    PHOTO_SUFFIXES,
     FolderReport,
     default_workers,
     folder_enroll,

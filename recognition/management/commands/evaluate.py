@@ -14,11 +14,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from people.models import Person
-from recognition.ml.subject import choose_subject
+from recognition.evaluation import Judged, evaluation_report, result_subject
+from recognition.images import PHOTO_SUFFIXES
 from recognition.rejections import PhotoRejected
 from recognition.services.identify import FaceAnswer, NoActiveModel, face_identify
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 UNKNOWN_FOLDER = "_unknown"
 
 
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         root: Path = options["directory"]
         if not root.is_dir():
             raise CommandError(f"No such folder: {root}")
-        counts = {"correct": 0, "wrong": 0, "unknown": 0, "rejected": 0, "accepted": 0}
+        judged: list[Judged] = []
         skipped: list[str] = []
         for folder in sorted(p for p in root.iterdir() if p.is_dir()):
             stranger = folder.name == UNKNOWN_FOLDER
@@ -42,20 +42,14 @@ class Command(BaseCommand):
                 skipped.append(f"{folder.name}/: no enrolled person of that name")
                 continue
             for photo in sorted(folder.iterdir()):
-                if photo.suffix.lower() not in IMAGE_SUFFIXES:
+                if photo.suffix.lower() not in PHOTO_SUFFIXES:
                     continue
                 face = self.subject(photo, skipped)
-                if face is None:
-                    continue
-                if stranger:
-                    counts["rejected" if face.person_id is None else "accepted"] += 1
-                elif face.person_id is None:
-                    counts["unknown"] += 1
-                else:
-                    counts["correct" if face.person_id == person_id else "wrong"] += 1
+                if face is not None:
+                    judged.append((person_id, face.person_id))
         for line in skipped:
             self.stderr.write(f"skipped {line}")
-        report = _report(counts, skipped)
+        report = evaluation_report(judged, skipped=len(skipped))
         self.stdout.write(_human(report))
         if options["json"]:
             self.stdout.write(json.dumps(report))
@@ -68,12 +62,10 @@ class Command(BaseCommand):
         except (PhotoRejected, OSError) as exc:
             skipped.append(f"{photo}: {exc}")
             return None
-        if not result.faces:
+        face = result_subject(result)
+        if face is None:
             skipped.append(f"{photo}: no face found")
-            return None
-        boxes = [face.box for face in result.faces]
-        choice = choose_subject(boxes, width=result.width, height=result.height, ratio=1.0)
-        return result.faces[choice.subject]
+        return face
 
 
 def _person_id(folder_name: str) -> int | None:
@@ -82,25 +74,6 @@ def _person_id(folder_name: str) -> int | None:
         if len(found) == 1:
             return found[0]
     return None
-
-
-def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-def _report(counts: dict[str, int], skipped: list[str]) -> dict[str, Any]:
-    known = counts["correct"] + counts["wrong"] + counts["unknown"]
-    strangers = counts["rejected"] + counts["accepted"]
-    return {
-        "known_faces": known,
-        "named_correctly": _share(counts["correct"], known),
-        "named_wrongly": _share(counts["wrong"], known),
-        "called_unknown": _share(counts["unknown"], known),
-        "strangers": strangers,
-        "strangers_rejected": _share(counts["rejected"], strangers),
-        "skipped": len(skipped),
-        "counts": counts,
-    }
 
 
 def _human(report: dict[str, Any]) -> str:
