@@ -13,9 +13,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from facerecog_site.secret_key import hosts_are_local, secret_key
 
-_DEV_SECRET = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refused in production
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_str(name: str, default: str) -> str:
@@ -59,14 +59,6 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET)
-# Production (DEBUG off) must never run with the published development key.
-if not DEBUG and SECRET_KEY == _DEV_SECRET:
-    raise ImproperlyConfigured(
-        "SECRET_KEY is not set. Set SECRET_KEY to a long random value "
-        "(or DEBUG=true for local development)."
-    )
-
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -130,12 +122,15 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
-    )
-}
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        )
+    }
+except ValueError as exc:  # dj_database_url's "unknown scheme", bad port...
+    raise ImproperlyConfigured(f"DATABASE_URL cannot be used: {exc}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the django-q2 cluster write to the same file; wait for locks
     # instead of failing with "database is locked".
@@ -174,6 +169,14 @@ STORAGES = {
 # User data (photos, model files). Never served by a public URL: photos go through an
 # authenticated view, so there is deliberately no MEDIA_URL route in urls.py.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+
+# Unset SECRET_KEY: one generated per installation, kept with the data (see secret_key.py).
+SECRET_KEY_FILE = Path(env_str("SECRET_KEY_FILE", str(MEDIA_ROOT / ".secret_key")))
+SECRET_KEY = secret_key(
+    configured=env_str("SECRET_KEY", ""),
+    key_file=SECRET_KEY_FILE,
+    production=not DEBUG and not hosts_are_local(ALLOWED_HOSTS),
+)
 MEDIA_URL = "/media-not-served/"
 
 LOGIN_URL = "accounts:login"

@@ -7,9 +7,13 @@ variable set in the environment (DATABASE_URL, REDIS_URL, ...) wins.
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 
 os.environ.setdefault("DEBUG", "true")
+# One key for this run, inherited by the processes tests start (a django-q2 cluster
+# must share it to read the tasks it is sent).
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="facerecog-test-media-"))
 os.environ.setdefault("FACE_TRAIN_EPOCHS", "60")
 os.environ.setdefault("FACE_TRAIN_PATIENCE", "10")
