@@ -132,9 +132,19 @@ try:
 except ValueError as exc:  # dj_database_url's "unknown scheme", bad port...
     raise ImproperlyConfigured(f"DATABASE_URL cannot be used: {exc}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The web server and the django-q2 cluster write to the same file; wait for locks
-    # instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # The web server's threads or processes and the django-q2 cluster write to the same
+    # file. WAL lets readers run beside the one writer; IMMEDIATE makes every atomic
+    # block take the write lock when it begins, so a read-then-write transaction waits
+    # its turn (busy timeout) instead of failing at once with "database is locked" when
+    # it tries to upgrade a read lock. synchronous=NORMAL is durable in WAL mode except
+    # for the last transactions before a power cut, never corrupting.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env_int("SQLITE_BUSY_TIMEOUT", 30),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -292,13 +302,22 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Login lockouts and API throttles count in the cache, so it must be one store shared
+# by every web process (a pre-forking server's workers, the admin, the API): Redis when
+# configured, otherwise a table in the database (created by a migration of accounts).
+CACHE_TABLE = "facerecog_cache"
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
     }
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": CACHE_TABLE,
+        # Culling is done on writes; a few thousand counters are plenty.
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    }
 }
 
 LOGGING = {

@@ -54,11 +54,26 @@ def media_files(media: Path) -> list[Path]:
     return sorted(p for p in media.rglob("*") if p.is_file())
 
 
+_DB_FIXTURES = ("transactional_db", "live_server", "db")
+
+
 @pytest.fixture(autouse=True)
-def clear_cache() -> Iterator[None]:
-    """Throttle and lockout counters live in the cache (Redis in CI): start clean."""
+def clear_cache(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Throttle and lockout counters live in the cache (Redis in CI): start clean.
+
+    Without Redis the cache is a database table, so only tests that may use the test
+    database can (and need to) clear it.
+    """
+    from django.conf import settings
     from django.core.cache import cache
 
+    if not settings.REDIS_URL:
+        used = [name for name in _DB_FIXTURES if name in request.fixturenames]
+        if not used and request.node.get_closest_marker("django_db") is None:
+            yield
+            return
+        if used:
+            request.getfixturevalue(used[0])  # the test database is set up first
     cache.clear()
     yield
     cache.clear()

@@ -7,6 +7,7 @@ from typing import IO, Any
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 
 from accounts.users import User, user_or_none
 from people.models import Person
@@ -133,16 +134,18 @@ def face_identify(
 def _audit(
     model: TrainedModel, faces: list[FaceAnswer], sha256: str, *, user: User, channel: str
 ) -> Identification:
+    """The audit row and its links to the people named, written whole or not at all."""
     known = [face.person_id for face in faces if face.person_id is not None]
-    record = Identification.objects.create(
-        user=user_or_none(user),
-        channel=channel[:32],
-        model=model,
-        image_sha256=sha256,
-        face_count=len(faces),
-        known_count=len(known),
-        results=[{**face.as_dict(), "name": face.name} for face in faces],
-    )
-    if known:
-        record.people.set(sorted(set(known)))
+    with transaction.atomic():
+        record = Identification.objects.create(
+            user=user_or_none(user),
+            channel=channel[:32],
+            model=model,
+            image_sha256=sha256,
+            face_count=len(faces),
+            known_count=len(known),
+            results=[{**face.as_dict(), "name": face.name} for face in faces],
+        )
+        if known:
+            record.people.set(sorted(set(known)))
     return record
