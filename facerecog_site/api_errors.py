@@ -7,6 +7,8 @@ here or in the API view that calls them, never swallowed.
 
 from __future__ import annotations
 
+import errno
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -24,7 +26,10 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
-from recognition.rejections import TOO_LARGE, PhotoRejected
+from recognition.rejections import SERVER_BUSY, TOO_LARGE, PhotoRejected
+
+logger = logging.getLogger(__name__)
+STORAGE_UNAVAILABLE = "storage_unavailable"
 
 
 class ApiError(APIException):
@@ -36,16 +41,36 @@ class ApiError(APIException):
         super().__init__(detail=detail, code=code)
         self.status_code = status_code
         self.extra = extra or {}
+        self.retry_after: int | None = None
+
+
+def rejection_status(code: str) -> int:
+    """The HTTP status of a photo refused with ``code``."""
+    if code == TOO_LARGE:
+        return status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    if code == SERVER_BUSY:
+        return status.HTTP_503_SERVICE_UNAVAILABLE
+    return status.HTTP_400_BAD_REQUEST
 
 
 def photo_rejected_error(exc: PhotoRejected) -> ApiError:
-    status_code = (
-        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-        if exc.code == TOO_LARGE
-        else status.HTTP_400_BAD_REQUEST
-    )
     extra = {"boxes": [list(box) for box in exc.boxes]} if exc.boxes else None
-    return ApiError(exc.message, code=exc.code, status_code=status_code, extra=extra)
+    status_code = rejection_status(exc.code)
+    error = ApiError(exc.message, code=exc.code, status_code=status_code, extra=extra)
+    error.retry_after = getattr(exc, "retry_after", None)
+    return error
+
+
+def storage_error(exc: OSError) -> ApiError:
+    """A disk full, read-only or unwritable media folder: nothing was stored."""
+    error = ApiError(
+        "The server cannot store files right now (its storage is full or not writable); "
+        "nothing was saved. Try again later or tell the administrator.",
+        code=STORAGE_UNAVAILABLE,
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+    error.retry_after = 60
+    return error
 
 
 def _first_error(data: Any, field: str | None = None) -> tuple[str | None, ErrorDetail | str]:
@@ -85,11 +110,33 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = NotFound(*exc.args)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = PermissionDenied(*exc.args)
+    elif is_storage_failure(exc):
+        logger.error("storage failure: %s", exc)
+        exc = storage_error(exc)  # type: ignore[arg-type]
+    elif not isinstance(exc, APIException):
+        # Anything else is a bug: logged with its traceback, answered in the API's format.
+        logger.exception("unhandled error in %s", getattr(context.get("request"), "path", "?"))
+        return Response(
+            {"detail": SERVER_ERROR_MESSAGE, "code": "server_error"},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, APIException):
         return response
     response.data = error_body(exc, response.data)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
     return response
+
+
+def is_storage_failure(exc: BaseException) -> bool:
+    """A write that failed because of the disk, not because of the request."""
+    return isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
+
+
+SERVER_ERROR_MESSAGE = "The server failed to answer this request; the error has been logged."
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT, errno.EPERM, errno.EIO}
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from accounts.apis import LogoutApi, TokenCreateApi, TokenListApi, TokenRevokeApi
+from facerecog_site.error_views import not_found
 from recognition.apis import IdentificationViewSet, IdentifyApi, TrainedModelViewSet
 from recognition.gallery_apis import FaceViewSet, PersonViewSet
 
@@ -35,4 +36,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
+    # Last: any other /api/ URL is a JSON 404 (also with DEBUG on, which would
+    # otherwise show Django's HTML page instead of calling handler404).
+    re_path(r"^(.*/)?$", not_found, name="not-found"),
 ]

@@ -207,6 +207,15 @@ FILE_UPLOAD_HANDLERS = [
 ]
 # Pixels of one photo, checked from the header before decoding (decompression bombs).
 FACE_MAX_PIXELS = env_int("FACE_MAX_PIXELS", 40_000_000)
+# Memory one photo's decode may need at its peak (Pillow's copy + the RGB array); over
+# it, a JPEG is decoded at 1/2, 1/4 or 1/8 scale and other formats are refused.
+FACE_DECODE_MAX_BYTES = env_int("FACE_DECODE_MAX_BYTES", 300 * 1024 * 1024)
+# Photos whose decode needs more than FACE_HEAVY_DECODE_BYTES are analysed at most
+# FACE_HEAVY_DECODES at a time per process; another waits FACE_HEAVY_DECODE_WAIT
+# seconds for a slot, then gets 503 server_busy with Retry-After.
+FACE_HEAVY_DECODE_BYTES = env_int("FACE_HEAVY_DECODE_BYTES", 64 * 1024 * 1024)
+FACE_HEAVY_DECODES = env_int("FACE_HEAVY_DECODES", 2)
+FACE_HEAVY_DECODE_WAIT: float = env_float("FACE_HEAVY_DECODE_WAIT", 5.0) or 0.0
 # Detection scans a resized copy whose longer side is this many pixels at most (and
 # at most twice the original): faces down to ~80 px in that copy are found.
 FACE_DETECT_MAX_SIDE = env_int("FACE_DETECT_MAX_SIDE", 1024)

@@ -17,3 +17,9 @@ urlpatterns = [
     path("", include("recognition.prototype_urls")),
     path("", include("web.urls")),
 ]
+
+# JSON under /api/, Django's pages elsewhere.
+handler400 = "facerecog_site.error_views.bad_request"
+handler403 = "facerecog_site.error_views.permission_denied"
+handler404 = "facerecog_site.error_views.not_found"
+handler500 = "facerecog_site.error_views.server_error"

@@ -5,12 +5,14 @@ Kept free of the database so ``enroll_folder`` can run it in worker processes.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
 
-from recognition.images import DecodedImage, decode, encode_jpeg
+from recognition import images
+from recognition.images import DecodedImage, encode_jpeg
 from recognition.ml import faces
 from recognition.ml.faces import Box
 from recognition.ml.subject import choose_subject
@@ -24,6 +26,10 @@ class Limits:
     scan_side: int
     min_face: int
     prominence_ratio: float
+    max_decode_bytes: int = images.DEFAULT_DECODE_BYTES
+    heavy_decode_bytes: int = 64 * 1024 * 1024
+    heavy_decodes: int = 2
+    heavy_decode_wait: float = 5.0
 
     @classmethod
     def from_settings(cls) -> Limits:
@@ -33,6 +39,29 @@ class Limits:
             scan_side=settings.FACE_DETECT_MAX_SIDE,
             min_face=settings.FACE_MIN_SIZE,
             prominence_ratio=float(settings.FACE_PROMINENCE_RATIO or 0.0),
+            max_decode_bytes=settings.FACE_DECODE_MAX_BYTES,
+            heavy_decode_bytes=settings.FACE_HEAVY_DECODE_BYTES,
+            heavy_decodes=settings.FACE_HEAVY_DECODES,
+            heavy_decode_wait=float(settings.FACE_HEAVY_DECODE_WAIT or 0.0),
+        )
+
+    def decode(self, data: bytes, *, name: str) -> DecodedImage:
+        return images.decode(
+            data,
+            name=name,
+            max_bytes=self.max_bytes,
+            max_pixels=self.max_pixels,
+            max_decode_bytes=self.max_decode_bytes,
+        )
+
+    def heavy_slot(self, data: bytes, *, name: str) -> AbstractContextManager[None]:
+        """Bound how many large photos this process analyses at once (ServerBusy)."""
+        return images.heavy_decode_slot(
+            data,
+            name=name,
+            threshold=self.heavy_decode_bytes,
+            slots=self.heavy_decodes,
+            wait=self.heavy_decode_wait,
         )
 
 
@@ -51,7 +80,12 @@ class EnrollmentAnalysis:
 
 def analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> EnrollmentAnalysis:
     """The subject's face in an enrollment photo, or PhotoRejected saying why not."""
-    image = decode(data, name=name, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+    with limits.heavy_slot(data, name=name):
+        return _analyze_enrollment(data, name=name, limits=limits)
+
+
+def _analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> EnrollmentAnalysis:
+    image = limits.decode(data, name=name)
     boxes = faces.detect(image.rgb, scan_side=limits.scan_side)
     if not boxes:
         raise PhotoRejected(NO_FACE, f"No face found in {name}.")
@@ -67,10 +101,12 @@ def analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> EnrollmentA
         )
     box = boxes[choice.subject]
     top, right, bottom, left = box
-    if min(right - left, bottom - top) < limits.min_face:
+    # The minimum is in original pixels; a photo decoded reduced (scale > 1) counts so.
+    width, height = (right - left) * image.scale, (bottom - top) * image.scale
+    if min(width, height) < limits.min_face:
         raise PhotoRejected(
             FACE_TOO_SMALL,
-            f"The face in {name} is {right - left}x{bottom - top} pixels; "
+            f"The face in {name} is {width}x{height} pixels; "
             f"at least {limits.min_face} pixels are needed. Use a closer or larger photo.",
             boxes=[box],
         )
@@ -88,9 +124,13 @@ def analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> EnrollmentA
 def analyze_all_faces(
     data: bytes, *, name: str, limits: Limits
 ) -> tuple[DecodedImage, list[faces.FoundFace]]:
-    """Every face in a photo (possibly none), largest first, for identification."""
-    image = decode(data, name=name, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
-    return image, faces.find_faces(image.rgb, scan_side=limits.scan_side)
+    """Every face in a photo (possibly none), largest first, for identification.
+
+    Boxes are in the decoded image's pixels (see DecodedImage.scale).
+    """
+    with limits.heavy_slot(data, name=name):
+        image = limits.decode(data, name=name)
+        return image, faces.find_faces(image.rgb, scan_side=limits.scan_side)
 
 
 AnalysisOutcome = EnrollmentAnalysis | tuple[str, str]  # the analysis, or (code, message)

@@ -15,6 +15,7 @@ from recognition.services.enroll import face_image_check
 class FaceImageUploadForm(forms.ModelForm):
     photo = forms.FileField(
         required=False,
+        allow_empty_file=True,  # the enrollment check says "empty" with its own code
         help_text="A photo of this person alone; it is checked for exactly one clear face.",
     )
 

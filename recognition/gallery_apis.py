@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -27,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
-from facerecog_site.api_errors import ErrorSerializer
+from facerecog_site.api_errors import ErrorSerializer, rejection_status
 from people.models import FaceImage, Person
 from people.selectors import face_image_photo, person_list
 from people.serializers import PersonSerializer, PersonWriteSerializer
@@ -40,7 +41,7 @@ from recognition.gallery_serializers import (
     PersonDetailSerializer,
     upload_results,
 )
-from recognition.rejections import TOO_LARGE
+from recognition.rejections import SERVER_BUSY
 from recognition.selectors import model_active, model_gallery_read_at
 from recognition.services.enroll import PhotoUpload, face_images_enroll
 from recognition.services.gallery import person_remove
@@ -249,7 +250,9 @@ def upload_response(body: dict[str, Any]) -> Response:
     first = results[0]["rejection"]
     if len(results) == 1:
         body.update(detail=first["detail"], code=first["code"])
-        too_large = first["code"] == TOO_LARGE
-        return Response(body, status=413 if too_large else status.HTTP_400_BAD_REQUEST)
+        response = Response(body, status=rejection_status(first["code"]))
+        if first["code"] == SERVER_BUSY:
+            response["Retry-After"] = str(max(1, round(settings.FACE_HEAVY_DECODE_WAIT or 0)))
+        return response
     body.update(detail=f"None of the {len(results)} photos was enrolled.", code="all_rejected")
     return Response(body, status=status.HTTP_400_BAD_REQUEST)

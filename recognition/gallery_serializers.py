@@ -74,7 +74,7 @@ class PersonDetailSerializer(PersonSerializer):
 
 class FaceUploadSerializer(serializers.Serializer):
     images = serializers.ListField(
-        child=serializers.FileField(allow_empty_file=False),
+        child=serializers.FileField(allow_empty_file=True),
         allow_empty=False,
         max_length=100,
         help_text="One or more photos (repeat the field). Each is enrolled or rejected.",

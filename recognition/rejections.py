@@ -12,6 +12,8 @@ NO_FACE = "no_face"
 FACE_TOO_SMALL = "face_too_small"
 MULTIPLE_FACES = "multiple_faces"
 DUPLICATE = "duplicate"
+# Not a verdict on the photo: the server is busy with other large photos (HTTP 503).
+SERVER_BUSY = "server_busy"
 
 REASON_CODES = (UNREADABLE_IMAGE, TOO_LARGE, NO_FACE, FACE_TOO_SMALL, MULTIPLE_FACES, DUPLICATE)
 
@@ -40,3 +42,11 @@ class PhotoRejected(Exception):
         if self.boxes:
             data["boxes"] = [list(box) for box in self.boxes]
         return data
+
+
+class ServerBusy(PhotoRejected):
+    """Too many large photos are being decoded at once; ``retry_after`` in seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(SERVER_BUSY, message)
+        self.retry_after = retry_after

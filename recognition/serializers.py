@@ -57,7 +57,7 @@ class TrainedModelSerializer(serializers.ModelSerializer):
 
 
 class IdentifyRequestSerializer(serializers.Serializer):
-    image = serializers.FileField(allow_empty_file=False, help_text="The photo to search.")
+    image = serializers.FileField(allow_empty_file=True, help_text="The photo to search.")
     threshold = serializers.FloatField(
         required=False,
         min_value=0.0,
@@ -67,7 +67,7 @@ class IdentifyRequestSerializer(serializers.Serializer):
 
 
 class PrototypePredictSerializer(serializers.Serializer):
-    file = serializers.FileField(allow_empty_file=False, help_text="The photo to search.")
+    file = serializers.FileField(allow_empty_file=True, help_text="The photo to search.")
 
 
 class FaceAnswerSerializer(serializers.Serializer):

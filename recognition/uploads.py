@@ -99,11 +99,40 @@ class UploadLimitMiddleware:
                 f"The request is {megabytes(declared)}; the limit is "
                 f"{megabytes(settings.FACE_MAX_REQUEST_BYTES)}.",
             )
+        from django.core.exceptions import (
+            RequestDataTooBig,
+            TooManyFieldsSent,
+            TooManyFilesSent,
+        )
+
         try:
             request.FILES  # noqa: B018 - parse now, streaming through the size-limited handler
         except MultiPartParserError as exc:
             return _error_response(
                 request, 400, "malformed_multipart", f"The multipart body is malformed: {exc}"
+            )
+        except TooManyFilesSent:
+            return _error_response(
+                request,
+                400,
+                "too_many_files",
+                f"The request carries more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files; "
+                "send them in several requests.",
+            )
+        except TooManyFieldsSent:
+            return _error_response(
+                request,
+                400,
+                "too_many_fields",
+                f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.",
+            )
+        except RequestDataTooBig:
+            return _error_response(
+                request,
+                413,
+                "too_large",
+                "The form fields of the request (not counting files) are over "
+                f"{megabytes(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}.",
             )
         too_large = getattr(request, "upload_too_large", None)
         if too_large is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,15 @@ from PIL import Image, ImageFile
 
 from recognition.images import decode, encode_jpeg, to_rgb
 from recognition.rejections import PhotoRejected
+from tests.hostile_corpus import (
+    BOMB_SIDE,
+    eoi_in_scan_jpeg,
+    eps_named_jpg,
+    png_16bit_bomb,
+    png_rgba_bomb,
+    psd_named_png,
+    random_bytes_in_scan_jpeg,
+)
 from tests.imagefiles import encode, png_declaring
 
 MB = 1024 * 1024
@@ -22,6 +32,7 @@ def decode_default(data: bytes) -> np.ndarray:
 
 
 def rejection(data: bytes, **limits: int) -> PhotoRejected:
+    """The PhotoRejected that decode raises for ``data`` (default limits unless given)."""
     kwargs = {"max_bytes": 10 * MB, "max_pixels": 40_000_000, **limits}
     with pytest.raises(PhotoRejected) as info:
         decode(data, name="photo.png", **kwargs)
@@ -138,3 +149,123 @@ def test_sha256_is_of_the_uploaded_bytes() -> None:
     decoded = decode(data, name="x.png", max_bytes=MB, max_pixels=1_000_000)
     assert decoded.sha256 == hashlib.sha256(data).hexdigest()
     assert decoded.source_format == "PNG"
+
+
+# --- Damaged JPEGs, the format allow-list, the memory budget ------------------------
+
+
+@pytest.mark.parametrize("build", [eoi_in_scan_jpeg, random_bytes_in_scan_jpeg])
+def test_damaged_scan_data_is_unreadable_even_with_truncated_loading_on(
+    build, faces_dir, monkeypatch
+):
+    # face_recognition sets this at import; whoever sets it, the decode refuses.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    error = rejection(build(faces_dir))
+    assert error.code == "unreadable_image"
+    assert "damaged JPEG" in error.message
+
+
+def test_every_shared_jpeg_passes_the_strict_check(faces_dir):
+    for path in sorted(faces_dir.rglob("*.jpg")):
+        assert decode_default(path.read_bytes()).shape[2] == 3, path
+
+
+def test_postscript_is_never_parsed(monkeypatch):
+    from PIL import EpsImagePlugin
+
+    def never(self: object) -> None:
+        raise AssertionError("the EPS reader was called")
+
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", never)
+    error = rejection(eps_named_jpg(Path(".")))
+    assert error.code == "unreadable_image"
+    assert "Ghostscript" not in error.message
+    assert "JPEG, PNG, GIF, WebP, TIFF, BMP, AVIF or HEIC/HEIF" in error.message
+
+
+def test_a_format_pillow_reads_but_not_allowed_is_refused():
+    assert rejection(psd_named_png(Path(".")), max_bytes=10 * MB).code == "unreadable_image"
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "TIFF", "BMP", "AVIF", "GIF", "PNG"])
+def test_allowed_formats_decode(fmt):
+    image = Image.new("RGB", (48, 32), (200, 30, 40))
+    rgb = decode_default(encode(image, fmt))
+    assert rgb.shape == (32, 48, 3)
+    assert abs(int(rgb[16, 24, 0]) - 200) < 20
+
+
+def test_heif_reader_is_registered_for_phone_photos():
+    from recognition.images import _open
+
+    with pytest.raises(Exception):  # noqa: B017 - not a HEIF: only the registration matters
+        _open(b"not an image")
+    assert "HEIF" in Image.OPEN
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_matches_pillows_transpose(orientation):
+    from PIL import ImageOps
+
+    pixels = np.random.default_rng(orientation).integers(0, 255, (24, 40, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(Image.fromarray(pixels), "PNG", exif=exif.tobytes())
+    with Image.open(io.BytesIO(data)) as image:
+        expected = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+    assert np.array_equal(decode_default(data), expected)
+
+
+def test_a_jpeg_over_the_decode_budget_is_decoded_reduced(dev_photos):
+    data = dev_photos("Tom_Cruise")[0].read_bytes()  # 150x150
+    full = decode(data, name="a.jpg", max_bytes=10 * MB, max_pixels=10**8)
+    budget = 150 * 150 * 7 // 3  # fits a half-size decode, not the full one
+    reduced = decode(
+        data, name="a.jpg", max_bytes=10 * MB, max_pixels=10**8, max_decode_bytes=budget
+    )
+    assert full.scale == 1 and full.rgb.shape == (150, 150, 3)
+    assert reduced.scale == 2 and reduced.rgb.shape == (75, 75, 3)
+
+
+def test_other_formats_over_the_decode_budget_are_too_large():
+    data = encode(Image.new("RGBA", (100, 100)), "PNG")
+    error = rejection(data, max_decode_bytes=100 * 100 * 7 - 1)
+    assert error.code == "too_large"
+    assert "to decode" in error.message
+
+
+def test_bombs_within_the_pixel_limit_decode_in_8_bit(faces_dir):
+    rgb = decode_default(png_16bit_bomb(faces_dir))
+    assert rgb.shape == (BOMB_SIDE, BOMB_SIDE, 3) and rgb.dtype == np.uint8
+    assert int(rgb.max()) == 0
+    rgb = decode_default(png_rgba_bomb(faces_dir))
+    assert int(rgb.min()) == 255  # transparent: on white
+
+
+def test_heavy_decodes_beyond_the_slots_are_told_to_come_back():
+    import threading
+
+    from recognition.images import heavy_decode_slot
+    from recognition.rejections import ServerBusy
+
+    data = encode(Image.new("RGB", (100, 100)), "PNG")  # 70 KB to decode
+    slot = {"threshold": 1000, "slots": 1, "wait": 0.2}
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with heavy_decode_slot(data, name="a.png", **slot):
+            inside.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert inside.wait(5)
+    with pytest.raises(ServerBusy) as info, heavy_decode_slot(data, name="b.png", **slot):
+        pass
+    assert info.value.code == "server_busy" and info.value.retry_after >= 1
+    with heavy_decode_slot(data, name="small.png", **{**slot, "threshold": 10**6}):
+        pass  # a small photo never waits
+    release.set()
+    holder.join()
+    with heavy_decode_slot(data, name="c.png", **slot):
+        pass  # the slot is free again

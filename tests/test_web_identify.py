@@ -108,7 +108,10 @@ def test_unreadable_file_is_refused_at_the_field(client: Client, dev_photos: Pho
     response = client.post(reverse("web:identify"), {"image": bogus})
     assert response.status_code == 400
     assert response.context["form"].errors == {
-        "image": ["notes.jpg is not an image in a format we can read."]
+        "image": [
+            "notes.jpg is not an image in a format we can read "
+            "(JPEG, PNG, GIF, WebP, TIFF, BMP, AVIF or HEIC/HEIF)."
+        ]
     }
     assert 'id="image_error"' in response.content.decode()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 import numpy as np
@@ -117,18 +117,26 @@ def face_identify(
                     distance=round(decision.distance, 4),
                 )
             )
-    record = _audit(loaded.record, faces, image.sha256, user=user, channel=channel)
     annotated = None
     if annotate:
         annotated = annotate_jpeg(image.rgb, faces)
+    # Boxes and size in the photo's own pixels, also when it was decoded reduced.
+    scale = image.scale
+    faces = [replace(face, box=_scaled(face.box, scale)) for face in faces]
+    record = _audit(loaded.record, faces, image.sha256, user=user, channel=channel)
     return IdentificationResult(
         faces=faces,
         model=loaded.record,
         record=record,
-        width=image.width,
-        height=image.height,
+        width=image.width * scale,
+        height=image.height * scale,
         annotated_jpeg=annotated,
     )
+
+
+def _scaled(box: tuple[int, int, int, int], scale: int) -> tuple[int, int, int, int]:
+    top, right, bottom, left = box
+    return (top * scale, right * scale, bottom * scale, left * scale)
 
 
 def _audit(
