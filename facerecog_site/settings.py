@@ -309,6 +309,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "facerecog_site.api_schema.document_unauthorized",
+    ],
 }
 
 # Login lockouts and API throttles count in the cache, so it must be one store shared

@@ -17,11 +17,17 @@ from people.serializers import PersonSerializer
 from recognition.selectors import face_image_in_model
 from recognition.services.enroll import EnrollOutcome
 
+# Left out for users without people.view_faceimage (e.g. the viewers group).
+FACE_METADATA = ("original_name", "sha256", "box", "uploaded_by", "image_url")
+
 TRAINED = "trained"
 AWAITING_TRAINING = "awaiting_training"
 
 
 class FaceImageSerializer(serializers.ModelSerializer):
+    """A photo record. original_name, sha256, box, uploaded_by and image_url are only
+    shown to users with the people.view_faceimage permission."""
+
     box = serializers.ListField(
         child=serializers.IntegerField(),
         min_length=4,
@@ -29,7 +35,10 @@ class FaceImageSerializer(serializers.ModelSerializer):
         help_text="The enrolled face: [top, right, bottom, left] in original pixels.",
     )
     uploaded_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username; null when no user did it (a command, a deletion's retrain).",
     )
     state = serializers.SerializerMethodField(
         help_text="trained: part of the active model; awaiting_training: enrolled since."
@@ -52,6 +61,17 @@ class FaceImageSerializer(serializers.ModelSerializer):
             "uploaded_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: FaceImage) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is not None and not user.has_perm("people.view_faceimage"):
+            # Viewers see that a person has photos, not which files: the hash would let
+            # them test whether a given photo is enrolled, the box and names what is in it.
+            for name in FACE_METADATA:
+                data.pop(name, None)
+        return data
 
     def get_state(self, face: FaceImage) -> str:
         read_at: datetime | None = self.context.get("gallery_read_at")

@@ -15,7 +15,10 @@ class LabelSerializer(serializers.Serializer):
 
 class TrainedModelSerializer(serializers.ModelSerializer):
     requested_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username; null when no user did it (a command, a deletion's retrain).",
     )
     progress = serializers.SerializerMethodField(help_text="0..1: epochs done of the most.")
     val_accuracy = serializers.FloatField(source="validation_accuracy", allow_null=True)
@@ -90,7 +93,10 @@ class IdentificationResultSerializer(serializers.Serializer):
 
 class IdentificationSerializer(serializers.ModelSerializer):
     user: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username; null when no user did it (a command, a deletion's retrain).",
     )
 
     class Meta:

@@ -112,3 +112,19 @@ def test_unsupported_method_is_405_not_403():
 def test_options_needs_what_reading_needs():
     assert token_client(user_in("viewers")).options("/api/people/").status_code == 200
     assert token_client(user_in(None, "nobody")).options("/api/people/").status_code == 403
+
+
+def test_viewer_sees_a_persons_photos_but_not_their_metadata(dev_photos):
+    from tests.recognition_support import enroll
+
+    person = enroll("Tom Cruise", dev_photos("Tom_Cruise")[:1])
+    hidden = {"original_name", "sha256", "box", "uploaded_by", "image_url"}
+
+    viewer_face = token_client(user_in("viewers")).get(f"/api/people/{person.pk}/").json()
+    operator_face = token_client(user_in("operators")).get(f"/api/people/{person.pk}/").json()
+
+    assert len(viewer_face["faces"]) == len(operator_face["faces"]) == 1
+    assert hidden.isdisjoint(viewer_face["faces"][0])
+    assert {"id", "state", "uploaded_at"} <= set(viewer_face["faces"][0])
+    assert hidden <= set(operator_face["faces"][0])
+    assert len(operator_face["faces"][0]["sha256"]) == 64

@@ -49,6 +49,22 @@ def test_schema_is_openapi_3_and_needs_a_login():
     assert "knoxApiToken" in schema["components"]["securitySchemes"]
 
 
+def test_schema_documents_401_and_nullable_users():
+    client = token_client(user_in("viewers"))
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if "401" not in operation["responses"]
+    ]
+    assert missing == ["POST /api/auth/token/"]  # the one operation open to anyone
+    components = schema["components"]["schemas"]
+    assert components["TrainedModel"]["properties"]["requested_by"]["nullable"] is True
+    assert components["Identification"]["properties"]["user"]["nullable"] is True
+    assert components["FaceImage"]["properties"]["uploaded_by"]["nullable"] is True
+
+
 def test_schema_generates_without_warnings_and_validates(tmp_path):
     from django.core.management import call_command
 
