@@ -19,6 +19,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest
 
 # One address may try several accounts legitimately (shared NAT); guessing across many
@@ -67,6 +68,13 @@ def lockout_remaining(*, username: str, address: str | None = None) -> int:
 
 
 def login_failed(*, username: str, address: str | None = None) -> None:
+    # One transaction: with the database cache, the read and write of each count then
+    # happen under SQLite's write lock, so parallel failures are not counted once.
+    with transaction.atomic():
+        _count_failure(username=username, address=address)
+
+
+def _count_failure(*, username: str, address: str | None) -> None:
     seconds = settings.LOGIN_LOCKOUT_SECONDS
     for key, limit in _subjects(username, address):
         count_key = f"{key}:count"

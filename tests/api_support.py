@@ -19,6 +19,23 @@ def user_in(group: str | None, username: str | None = None) -> User:
     return user
 
 
+def user_with(username: str, *permissions: str) -> User:
+    """A user holding exactly ``permissions`` ("app.codename"), no group.
+
+    For transactional tests: the groups come from a data migration, which the flush
+    between such tests removes.
+    """
+    from django.contrib.auth.models import Permission
+
+    user = User.objects.create_user(username=username, password=PASSWORD)
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user
+
+
 def token_for(user: User) -> str:
     return AuthToken.objects.create(user=user)[1]
 

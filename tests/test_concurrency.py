@@ -17,7 +17,7 @@ import requests
 from people.models import FaceImage
 from recognition.models import Identification
 from recognition.services.train import model_train, model_train_request
-from tests.api_support import token_for, user_in
+from tests.api_support import token_for, user_with
 from tests.recognition_support import GALLERY, cached_training, enroll
 
 __all__ = ["cached_training"]
@@ -34,8 +34,9 @@ def test_parallel_identify_and_enroll_all_succeed_and_audit_rows_are_whole(
     model_train(model_id=model_train_request(enqueue=False).pk)
     probes = [dev_photos(name)[5] for name in GALLERY]
     # One user per client: the per-user throttle is not what is tested here.
-    tokens = [token_for(user_in("viewers", f"viewer{i}")) for i in range(IDENTIFY_CLIENTS)]
-    enroller = token_for(user_in("operators", "enroller"))
+    identify = "recognition.add_identification"
+    tokens = [token_for(user_with(f"viewer{i}", identify)) for i in range(IDENTIFY_CLIENTS)]
+    enroller = token_for(user_with("enroller", "people.add_faceimage"))
     to_enroll = [
         (people[name].pk, path) for name in GALLERY[:2] for path in dev_photos(name)[4:5]
     ] + [(people[name].pk, path) for name in GALLERY[2:4] for path in dev_photos(name)[6:7]]
