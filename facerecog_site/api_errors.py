@@ -7,7 +7,6 @@ here or in the API view that calls them, never swallowed.
 
 from __future__ import annotations
 
-import errno
 import logging
 from typing import Any
 
@@ -26,10 +25,15 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
-from recognition.rejections import SERVER_BUSY, TOO_LARGE, PhotoRejected
+from recognition.rejections import (
+    SERVER_BUSY,
+    STORAGE_UNAVAILABLE,
+    TOO_LARGE,
+    PhotoRejected,
+)
+from recognition.storage import is_storage_failure
 
 logger = logging.getLogger(__name__)
-STORAGE_UNAVAILABLE = "storage_unavailable"
 
 
 class ApiError(APIException):
@@ -48,7 +52,7 @@ def rejection_status(code: str) -> int:
     """The HTTP status of a photo refused with ``code``."""
     if code == TOO_LARGE:
         return status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    if code == SERVER_BUSY:
+    if code in {SERVER_BUSY, STORAGE_UNAVAILABLE}:
         return status.HTTP_503_SERVICE_UNAVAILABLE
     return status.HTTP_400_BAD_REQUEST
 
@@ -130,13 +134,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
-def is_storage_failure(exc: BaseException) -> bool:
-    """A write that failed because of the disk, not because of the request."""
-    return isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
-
-
 SERVER_ERROR_MESSAGE = "The server failed to answer this request; the error has been logged."
-STORAGE_ERRNOS = {errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT, errno.EPERM, errno.EIO}
 
 
 class ErrorSerializer(serializers.Serializer):

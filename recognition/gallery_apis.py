@@ -41,7 +41,7 @@ from recognition.gallery_serializers import (
     PersonDetailSerializer,
     upload_results,
 )
-from recognition.rejections import SERVER_BUSY
+from recognition.rejections import SERVER_BUSY, STORAGE_UNAVAILABLE
 from recognition.selectors import model_active, model_gallery_read_at
 from recognition.services.enroll import PhotoUpload, face_images_enroll
 from recognition.services.gallery import person_remove
@@ -248,11 +248,15 @@ def upload_response(body: dict[str, Any]) -> Response:
     if body["enrolled"]:
         return Response(body, status=status.HTTP_207_MULTI_STATUS)
     first = results[0]["rejection"]
-    if len(results) == 1:
+    codes = {result["rejection"]["code"] for result in results}
+    if len(results) == 1 or codes <= {STORAGE_UNAVAILABLE} or codes <= {SERVER_BUSY}:
+        # One file, or every file refused for the same server-side reason: that answer.
         body.update(detail=first["detail"], code=first["code"])
         response = Response(body, status=rejection_status(first["code"]))
         if first["code"] == SERVER_BUSY:
             response["Retry-After"] = str(max(1, round(settings.FACE_HEAVY_DECODE_WAIT or 0)))
+        elif first["code"] == STORAGE_UNAVAILABLE:
+            response["Retry-After"] = "60"
         return response
     body.update(detail=f"None of the {len(results)} photos was enrolled.", code="all_rejected")
     return Response(body, status=status.HTTP_400_BAD_REQUEST)

@@ -14,6 +14,8 @@ MULTIPLE_FACES = "multiple_faces"
 DUPLICATE = "duplicate"
 # Not a verdict on the photo: the server is busy with other large photos (HTTP 503).
 SERVER_BUSY = "server_busy"
+# Not a verdict either: the photo could not be written (disk full, folder unwritable).
+STORAGE_UNAVAILABLE = "storage_unavailable"
 
 REASON_CODES = (UNREADABLE_IMAGE, TOO_LARGE, NO_FACE, FACE_TOO_SMALL, MULTIPLE_FACES, DUPLICATE)
 
@@ -49,4 +51,12 @@ class ServerBusy(PhotoRejected):
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(SERVER_BUSY, message)
+        self.retry_after = retry_after
+
+
+class StorageUnavailable(PhotoRejected):
+    """The photo was fine but could not be stored; nothing (no row, no file) was kept."""
+
+    def __init__(self, message: str, *, retry_after: int = 60) -> None:
+        super().__init__(STORAGE_UNAVAILABLE, message)
         self.retry_after = retry_after

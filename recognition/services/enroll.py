@@ -21,7 +21,14 @@ from people.models import FaceImage, Person
 from recognition.analysis import EnrollmentAnalysis, Limits, analyze_enrollment
 from recognition.images import content_hash
 from recognition.models import Embedding
-from recognition.rejections import DUPLICATE, TOO_LARGE, PhotoRejected, megabytes
+from recognition.rejections import (
+    DUPLICATE,
+    TOO_LARGE,
+    PhotoRejected,
+    StorageUnavailable,
+    megabytes,
+)
+from recognition.storage import STORAGE_ERRNOS
 
 
 def read_limited(source: bytes | IO[bytes], *, name: str, max_bytes: int) -> bytes:
@@ -146,6 +153,24 @@ def face_image_store(
     rejection or crash leaves neither a row nor an orphan file.
     """
     stored_name = f"faces/{uuid.uuid4().hex}.jpg"
+    try:
+        return _store(person, analysis, name, uploaded_by, stored_name)
+    except OSError as exc:
+        # A failed write can leave a partial file under the intended name (Django's
+        # FileSystemStorage does not remove it): remove it too, then say why.
+        _remove_quietly(stored_name)
+        if exc.errno in STORAGE_ERRNOS:
+            raise StorageUnavailable(
+                f"{name} could not be stored: the server's storage is full or not "
+                "writable. Nothing was saved; try again later or tell the administrator."
+            ) from exc
+        raise
+
+
+def _store(
+    person: Person, analysis: EnrollmentAnalysis, name: str, uploaded_by: User, stored_name: str
+) -> FaceImage:
+    """Rows in one transaction, the file written last and removed if the rows fail."""
     written: str | None = None
     try:
         with transaction.atomic():
@@ -185,3 +210,11 @@ def face_image_store(
 def _remove(name: str | None) -> None:
     if name:
         default_storage.delete(name)
+
+
+def _remove_quietly(name: str) -> None:
+    try:
+        if default_storage.exists(name):
+            default_storage.delete(name)
+    except OSError:  # the storage that just failed may refuse this too
+        pass
