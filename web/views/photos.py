@@ -27,6 +27,7 @@ class UploadResult:
     name: str
     ok: bool
     message: str
+    code: str = ""  # the rejection's stable code, shown beside the sentence
 
 
 @dataclass
@@ -87,9 +88,9 @@ class PhotoUploadView(PermissionRequiredMixin, View):
             uploaded_by=request.user,
         )
         results = [
-            UploadResult(
-                o.name, o.rejection is None, o.rejection.message if o.rejection else o.name
-            )
+            UploadResult(o.name, True, o.name)
+            if o.rejection is None
+            else UploadResult(o.name, False, o.rejection.message, o.rejection.code)
             for o in outcomes
         ]
         request.session[_results_key(person)] = [asdict(result) for result in results]
