@@ -232,6 +232,9 @@ FACE_TRAIN_EPOCHS = env_int("FACE_TRAIN_EPOCHS", 200)
 FACE_TRAIN_PATIENCE = env_int("FACE_TRAIN_PATIENCE", 20)
 FACE_TRAIN_MAX_ATTEMPTS = env_int("FACE_TRAIN_MAX_ATTEMPTS", 2)
 FACE_TRAIN_TIMEOUT = env_int("FACE_TRAIN_TIMEOUT", 1800)
+# A running training whose worker has written no heartbeat for this many seconds is
+# failed (its worker was killed), and the next request starts a new one.
+FACE_TRAIN_HEARTBEAT = env_int("FACE_TRAIN_HEARTBEAT", 60)
 FACE_MODELS_KEEP = env_int("FACE_MODELS_KEEP", 5)
 # Overrides of the calibrated open-set threshold (distance); empty = calibrated value.
 FACE_UNKNOWN_DISTANCE = env_float("FACE_UNKNOWN_DISTANCE", None)

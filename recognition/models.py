@@ -59,6 +59,9 @@ class TrainedModel(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written by the worker every few seconds and each epoch while it trains: a running
+    # job silent for FACE_TRAIN_HEARTBEAT seconds has lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     epoch = models.PositiveIntegerField(default=0)
     epochs = models.PositiveIntegerField(default=0)

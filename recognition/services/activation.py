@@ -15,6 +15,7 @@ from django.db import connection, transaction
 
 from recognition.loading import ModelLoadError, load_model
 from recognition.models import TrainedModel
+from recognition.services.erasure import ERASED_NOTE
 
 Status = TrainedModel.Status
 
@@ -50,6 +51,8 @@ def model_activate(*, model: TrainedModel) -> TrainedModel:
             f"model #{model.pk} is {model.status}; only a model whose training succeeded "
             "can be activated."
         )
+    if not model.file and ERASED_NOTE in model.error:
+        raise ModelNotActivatable(f"model #{model.pk} cannot be activated: {ERASED_NOTE}")
     try:
         load_model(model)
     except ModelLoadError as exc:

@@ -11,14 +11,20 @@ from django.db import transaction
 
 from people.models import Person
 from people.services import person_delete
+from recognition.services.erasure import identifications_redact, models_forget_person
 from recognition.services.train import model_train_request_if_trained
 
 
 @transaction.atomic
 def person_remove(*, person: Person) -> None:
-    """Delete a person (photos, files, embeddings) and queue a retrain without them.
+    """Delete a person (photos, files, embeddings), erase them, queue a retrain.
 
-    Identification already hides deleted people; the retrain drops them from the model.
+    Their name leaves the audit trail and every model's label map, and their template
+    every model file but the active one, which the retrain replaces (identification
+    never names a deleted person meanwhile); see recognition.services.erasure.
     """
+    person_id = person.pk
+    identifications_redact(person_id=person_id)  # before the links go with them
     person_delete(person=person)
+    models_forget_person(person_id=person_id)
     model_train_request_if_trained()

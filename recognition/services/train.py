@@ -4,9 +4,11 @@ A request creates a queued TrainedModel and enqueues ``recognition.tasks.train_m
 once the transaction commits. The task calls :func:`model_train`, which counts its
 attempts on the row: django-q2's ORM broker re-delivers the task of a worker killed
 mid-job without counting (django-q2 issue #327), so the row, not the broker, bounds the
-retries. Jobs running longer than FACE_TRAIN_TIMEOUT are marked failed when the next
-request or job comes, and by a sweep the cluster runs every five minutes (with the Redis
-broker a task lost with its worker is never re-delivered). A new model becomes active
+retries. The worker writes a heartbeat on the row (recognition.services.heartbeat); a
+running job silent for FACE_TRAIN_HEARTBEAT seconds, or older than FACE_TRAIN_TIMEOUT,
+is marked failed when the next request or job comes, and by a sweep the cluster runs
+every minute (with the Redis broker a task lost with its worker is never re-delivered).
+A model holding a person deleted while it trained is not activated. A new model becomes active
 only after its file was written whole and read back; any failure leaves the previous
 active model serving. Reading the gallery is recognition.selectors' job; activation
 and pruning are recognition.services.activation's.
@@ -24,6 +26,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -33,6 +36,8 @@ from recognition.ml import classifier as ml_classifier
 from recognition.models import TrainedModel
 from recognition.selectors import Gallery, gallery_load, model_training_current
 from recognition.services.activation import model_make_active, models_prune, trained_models_lock
+from recognition.services.erasure import model_holds_deleted_people, models_purge_deleted
+from recognition.services.heartbeat import training_heartbeat
 
 logger = logging.getLogger(__name__)
 Status = TrainedModel.Status
@@ -43,19 +48,40 @@ class TrainingError(Exception):
     """A training that cannot run or did not finish; the message says why."""
 
 
+class PeopleDeletedWhileTraining(TrainingError):
+    """The finished model holds people deleted meanwhile; it is not activated."""
+
+
 def models_fail_stale(*, exclude: int | None = None) -> int:
-    """Mark jobs failed that can no longer finish; returns how many."""
+    """Mark jobs failed that can no longer finish; returns how many.
+
+    A running job is dead when its worker has been silent for FACE_TRAIN_HEARTBEAT
+    seconds (killed, out of memory), or when it ran past FACE_TRAIN_TIMEOUT.
+    """
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.FACE_TRAIN_TIMEOUT)
     timeout = settings.FACE_TRAIN_TIMEOUT
-    running = TrainedModel.objects.filter(status=Status.RUNNING, started_at__lt=cutoff)
+    silence = settings.FACE_TRAIN_HEARTBEAT
+    silent_since = now - timedelta(seconds=silence)
+    running = TrainedModel.objects.filter(status=Status.RUNNING)
+    overdue = running.filter(started_at__lt=cutoff)
+    silent = running.filter(
+        Q(heartbeat_at__lt=silent_since) | Q(heartbeat_at__isnull=True, started_at__lt=silent_since)
+    )
     queued = TrainedModel.objects.filter(status=Status.QUEUED, requested_at__lt=cutoff)
     if exclude is not None:
-        running, queued = running.exclude(pk=exclude), queued.exclude(pk=exclude)
-    count = running.update(
+        overdue, silent = overdue.exclude(pk=exclude), silent.exclude(pk=exclude)
+        queued = queued.exclude(pk=exclude)
+    count = overdue.update(
         status=Status.FAILED,
         finished_at=now,
         error=f"did not finish within {timeout} s; the worker running it probably died.",
+    )
+    count += silent.update(
+        status=Status.FAILED,
+        finished_at=now,
+        error=f"its worker sent no heartbeat for {silence} s: it was stopped or killed "
+        "(out of memory?). Request a new training.",
     )
     count += queued.update(
         status=Status.FAILED,
@@ -109,11 +135,21 @@ def _start(model_id: int) -> TrainedModel:
             return model
         model.status = Status.RUNNING
         model.attempts += 1
-        model.started_at = timezone.now()
+        model.started_at = model.heartbeat_at = timezone.now()
         model.epoch = 0
         model.epochs = settings.FACE_TRAIN_EPOCHS
         model.error = ""
-        model.save(update_fields=["status", "attempts", "started_at", "epoch", "epochs", "error"])
+        model.save(
+            update_fields=[
+                "status",
+                "attempts",
+                "started_at",
+                "heartbeat_at",
+                "epoch",
+                "epochs",
+                "error",
+            ]
+        )
         return model
 
 
@@ -130,7 +166,9 @@ def _progress_writer(model_id: int) -> Progress:
         now = time.monotonic()
         if now - last[0] >= 0.5 or epoch == epochs:  # a row write per epoch is wasteful
             last[0] = now
-            TrainedModel.objects.filter(pk=model_id).update(epoch=epoch, epochs=epochs)
+            TrainedModel.objects.filter(pk=model_id).update(
+                epoch=epoch, epochs=epochs, heartbeat_at=timezone.now()
+            )
 
     return write
 
@@ -157,6 +195,27 @@ def model_train(*, model_id: int) -> TrainedModel:
         raise TrainingError(f"model #{model.pk}: {model.error}")
     if model.status != Status.RUNNING:
         return model
+    try:
+        with training_heartbeat(model_id=model.pk):
+            activated = _train_and_activate(model)
+    except PeopleDeletedWhileTraining as exc:
+        _fail(model.pk, str(exc))
+        model_train_request()  # now that this one failed, a new one is queued
+        raise
+    except TrainingError as exc:
+        _fail(model.pk, str(exc))
+        raise
+    except Exception as exc:
+        logger.exception("training model #%s failed", model.pk)
+        _fail(model.pk, f"training failed: {exc}")
+        raise TrainingError(f"training failed: {exc}") from exc
+    models_prune()
+    models_purge_deleted()
+    return activated
+
+
+def _train_and_activate(model: TrainedModel) -> TrainedModel:
+    """Train on the gallery, write the file, activate; the file is removed on failure."""
     written: Path | None = None
     try:
         gallery = gallery_load()
@@ -173,18 +232,10 @@ def model_train(*, model_id: int) -> TrainedModel:
         written = Path(settings.MEDIA_ROOT) / relative
         ml_classifier.save(result.classifier, written)
         ml_classifier.load(written)  # activate only what reads back whole
-        activated = _succeed(model, gallery, result, calibration, relative)
-    except TrainingError as exc:
+        return _succeed(model, gallery, result, calibration, relative)
+    except BaseException:
         _discard(written)
-        _fail(model.pk, str(exc))
         raise
-    except Exception as exc:
-        _discard(written)
-        logger.exception("training model #%s failed", model.pk)
-        _fail(model.pk, f"training failed: {exc}")
-        raise TrainingError(f"training failed: {exc}") from exc
-    models_prune()
-    return activated
 
 
 def _metrics(
@@ -218,6 +269,15 @@ def _succeed(
         if row.status != Status.RUNNING or row.attempts != model.attempts:
             raise TrainingError(
                 f"model #{model.pk} was taken over or stopped while training ({row.status})."
+            )
+        row.label_map = gallery.label_map
+        deleted = model_holds_deleted_people(row)
+        if deleted:
+            # Never activate a model holding someone deleted while it trained: fail it
+            # (its file is removed) and queue a retrain on the gallery as it is now.
+            raise PeopleDeletedWhileTraining(
+                f"{len(deleted)} of its people were deleted while it trained, so it was "
+                "not activated; a new training was queued without them."
             )
         row.status = Status.SUCCEEDED
         row.finished_at = timezone.now()
