@@ -359,8 +359,80 @@ def main() -> None:
     print(json.dumps({"work_dir": str(work)}))
 
 
+def descendants(pid: int) -> list[int]:
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
 def training_kill() -> str:
-    return ""
+    """SIGKILL the worker running a training; seconds until its row is failed."""
+    from django.conf import settings
+    from django_q.conf import Conf
+
+    from recognition.models import TrainedModel
+    from recognition.services.train import model_train_request
+
+    Conf.SYNC = False  # this process enqueues; the cluster below trains
+    cluster = subprocess.Popen(
+        [PY, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=server_env(
+            Q_SYNC="false",
+            Q_CLUSTER_NAME=f"bench-{os.getpid()}",
+            FACE_TRAIN_EPOCHS="400",
+            FACE_TRAIN_PATIENCE="400",
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        Conf.PREFIX = Conf.CLUSTER_NAME = f"bench-{os.getpid()}"
+        job = model_train_request()
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            job.refresh_from_db()
+            if job.status == TrainedModel.Status.RUNNING and job.epoch >= 1:
+                break
+            time.sleep(0.5)
+        else:
+            return "[4] the training never started running"
+        worker = max(descendants(cluster.pid), key=cpu_ticks)
+        os.kill(worker, signal.SIGKILL)
+        killed = time.monotonic()
+        while time.monotonic() - killed < 600:
+            job.refresh_from_db()
+            if job.status == TrainedModel.Status.FAILED:
+                break
+            time.sleep(1)
+        waited = time.monotonic() - killed
+        return (
+            f"[4] SIGKILL of the training worker (epoch {job.epoch}) -> row {job.status} after "
+            f"{waited:.0f} s (FACE_TRAIN_HEARTBEAT {settings.FACE_TRAIN_HEARTBEAT} s + the "
+            f"sweep every minute; before: the 1,800 s timeout): {job.error[:80]}"
+        )
+    finally:
+        stop(cluster)
 
 
 if __name__ == "__main__":
