@@ -149,7 +149,7 @@ class PersonAdmin(admin.ModelAdmin):
         for outcome in outcomes:
             if outcome.rejection is not None:
                 # Checked when the form was validated: a concurrent upload of the same
-                # photo won the race.
+                # photo won the race, or the storage failed (storage_unavailable).
                 rejection = outcome.rejection
                 messages.error(request, f"{rejection.message} (reason: {rejection.code})")
             elif outcome.face is not None:

@@ -88,3 +88,27 @@ def test_web_upload_says_why_and_stores_nothing(failing_storage, dev_photos, med
     page = client.get(response["Location"]).content.decode()
     assert "could not be stored" in page
     assert_nothing_stored(media_root)
+
+
+def test_admin_upload_says_why_and_stores_nothing(failing_storage, dev_photos, media_root):
+    from django.contrib.auth.models import User
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.test_people_admin import formset_data
+
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", password="pw-root-123"))
+    person = Person.objects.create(name="Tom Cruise")
+    url = reverse("admin:people_person_change", args=[person.pk])
+    data = {
+        **formset_data(admin, url),
+        "name": "Tom Cruise",
+        "external_id": "",
+        "notes": "",
+        "faces-2-0-photo": upload(dev_photos("Tom_Cruise")[0]),
+    }
+    response = admin.post(url, data, follow=True)
+    assert response.status_code == 200
+    assert "(reason: storage_unavailable)" in response.content.decode()
+    assert_nothing_stored(media_root)
