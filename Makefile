@@ -47,6 +47,7 @@ bench: install-dev
 	$(BIN)/python bench/enroll.py
 	$(BIN)/python bench/identify.py
 	$(BIN)/python bench/accuracy.py
+	$(BIN)/python bench/hostile.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
