@@ -83,7 +83,9 @@ def test_enroll_train_identify(
         assert results.filter(has_text=f"Enrolled: {photo.name}").count() == 1
     refused = results.filter(has_text="Refused")
     assert refused.count() == 1
-    assert refused.inner_text() == "Refused: No face found in skimage_coffee.jpg."
+    assert refused.inner_text() == (
+        "Refused: No face found in skimage_coffee.jpg. (reason: no_face)"
+    )
     assert page.locator(".gallery .photo").count() == 3
     screenshot("person-detail")
 
@@ -183,7 +185,7 @@ def test_drop_a_file_and_take_a_webcam_photo_then_enroll_both(
     assert len(results) == 2, results
     assert results[0] == f"Enrolled: {photo.name}"
     # Chromium's fake camera films a test pattern, not a face: refused, with the reason.
-    assert results[1] == f"Refused: No face found in {names[1]}."
+    assert results[1] == f"Refused: No face found in {names[1]}. (reason: no_face)"
     assert person.faces.count() == 1
 
 
