@@ -31,6 +31,7 @@ run: install
 
 test: install-dev
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-heif-enc.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-dev
