@@ -205,14 +205,27 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facerecog_site.settings")
 os.environ.setdefault("DEBUG", "true")
 import django; django.setup()
 from pathlib import Path
-from recognition.analysis import Limits, analyze_all_faces
+from recognition.analysis import Limits, analyze_all_faces, analyze_enrollment
 from tests.hostile_corpus import CORPUS
 faces = Path({faces!r})
 def vm(key):
     for line in open("/proc/self/status"):
         if line.startswith(key): return int(line.split()[1]) // 1024
-case = [c for c in CORPUS if c.name == sys.argv[1]][0]
-data = case.build(faces)
+def big_face_jpeg():
+    # A 6300 px wide JPEG of a real face (~37 MP): the costliest photo one may enroll.
+    import io
+    from PIL import Image
+    source = sorted((faces / "dev_hires").rglob("*.jpg"))[0]
+    with Image.open(source) as image:
+        big = image.convert("RGB").resize((6300, 6300 * image.height // image.width))
+    buffer = io.BytesIO()
+    big.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+if sys.argv[1] == "big_face.jpg":
+    data, name, analyze = big_face_jpeg(), "big_face.jpg", "enroll"
+else:
+    case = [c for c in CORPUS if c.name == sys.argv[1]][0]
+    data, name, analyze = case.build(faces), case.name, "identify"
 small = sorted((faces / "dev" / "Tom_Cruise").glob("*.jpg"))[0].read_bytes()
 limits = Limits.from_settings()
 analyze_all_faces(small, name="warm-up.jpg", limits=limits)  # lazy imports, models
@@ -220,8 +233,10 @@ analyze_all_faces(small, name="warm-up.jpg", limits=limits)  # lazy imports, mod
 base = vm("VmRSS")
 if sys.argv[2] == "naive":
     naive(data)
+elif analyze == "enroll":
+    analyze_enrollment(data, name=name, limits=limits)
 else:
-    analyze_all_faces(data, name=case.name, limits=limits)
+    analyze_all_faces(data, name=name, limits=limits)
 print(base, vm("VmHWM"))
 """
 
@@ -231,16 +246,18 @@ def bomb_memory() -> list[str]:
 
     script = MEASURE.format(root=str(ROOT), faces=str(FACES), naive=NAIVE)
     lines = []
-    for case in (c for c in CORPUS if c.heavy):
+    names = [c.name for c in CORPUS if c.heavy] + ["big_face.jpg"]
+    for name in names:
         peaks = {}
         for mode in ("naive", "ours"):
             out = subprocess.run(
-                [PY, "-c", script, case.name, mode], capture_output=True, text=True, check=True
+                [PY, "-c", script, name, mode], capture_output=True, text=True, check=True
             ).stdout.split()
             base, peak = int(out[-2]), int(out[-1])
             peaks[mode] = peak - base
+        what = "enrollment" if name == "big_face.jpg" else "identification"
         lines.append(
-            f"[2] {case.name}: peak {peaks['ours']} MB above baseline "
+            f"[2] {name} ({what}): peak {peaks['ours']} MB above baseline "
             f"(previous decoder, decode alone: {peaks['naive']} MB; "
             f"ratio {peaks['ours'] / max(1, peaks['naive']):.2f})"
         )
