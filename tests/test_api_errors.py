@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -85,3 +87,21 @@ def test_busy_with_large_photos_is_503_with_retry_after(monkeypatch, settings):
     assert_json_error(response, 503, "server_busy")
     assert response["Retry-After"] == "3"
     assert FaceImage.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("handler", "status", "code"),
+    [("server_error", 500, "server_error"), ("bad_request", 400, "bad_request")],
+)
+def test_djangos_own_error_pages_are_json_under_api_only(rf, handler, status, code):
+    """handler500/handler400 (used with DEBUG off, for errors outside any DRF view)."""
+    from facerecog_site import error_views, urls
+
+    assert getattr(urls, f"handler{status}") == f"facerecog_site.error_views.{handler}"
+    view = getattr(error_views, handler)
+    api = view(rf.get("/api/people/"), *([] if handler == "server_error" else [None]))
+    assert api.status_code == status and api["Content-Type"] == "application/json"
+    body = json.loads(api.content)
+    assert body["code"] == code and body["detail"]
+    page = view(rf.get("/people/"), *([] if handler == "server_error" else [None]))
+    assert page.status_code == status and not page["Content-Type"].startswith("application/json")
