@@ -6,7 +6,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PIP_INSTALL := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: install install-dev run test lint typecheck check-deploy bench clean
+.PHONY: install install-dev run serve test lint typecheck check-deploy bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ install-dev: $(DEV_STAMP)
 
 run: install
 	bash scripts/run.sh
+
+# Production: gunicorn, one worker per core, and the task queue (see README).
+serve: install
+	bash scripts/serve.sh
 
 test: install-dev
 	bash scripts/ensure-chromium.sh

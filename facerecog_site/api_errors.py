@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
+from recognition.admission import OVERLOADED, Overloaded
 from recognition.rejections import (
     SERVER_BUSY,
     STORAGE_UNAVAILABLE,
@@ -40,12 +41,18 @@ class ApiError(APIException):
     """An error with an explicit status, stable code and optional extra fields."""
 
     def __init__(
-        self, detail: str, *, code: str, status_code: int, extra: dict[str, Any] | None = None
+        self,
+        detail: str,
+        *,
+        code: str,
+        status_code: int,
+        extra: dict[str, Any] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(detail=detail, code=code)
         self.status_code = status_code
         self.extra = extra or {}
-        self.retry_after: int | None = None
+        self.retry_after: int | None = retry_after  # sent as Retry-After
 
 
 def rejection_status(code: str) -> int:
@@ -114,6 +121,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = NotFound(*exc.args)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = PermissionDenied(*exc.args)
+    elif isinstance(exc, Overloaded):
+        exc = ApiError(
+            exc.message,
+            code=OVERLOADED,
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            retry_after=exc.retry_after,
+        )
     elif is_storage_failure(exc):
         logger.error("storage failure: %s", exc)
         exc = storage_error(exc)  # type: ignore[arg-type]

@@ -96,6 +96,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "recognition.uploads.UploadLimitMiddleware",
+    "recognition.admission.OverloadedMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -236,6 +237,10 @@ FACE_TRAIN_TIMEOUT = env_int("FACE_TRAIN_TIMEOUT", 1800)
 # failed (its worker was killed), and the next request starts a new one.
 FACE_TRAIN_HEARTBEAT = env_int("FACE_TRAIN_HEARTBEAT", 60)
 FACE_MODELS_KEEP = env_int("FACE_MODELS_KEEP", 5)
+# Face analyses one process runs at once, and how long (seconds) a request waits for one
+# before it is refused with 503 + Retry-After (recognition/admission.py).
+FACE_IDENTIFY_CONCURRENCY = env_int("FACE_IDENTIFY_CONCURRENCY", 1)
+FACE_IDENTIFY_WAIT = env_float("FACE_IDENTIFY_WAIT", 5.0)
 # Overrides of the calibrated open-set threshold (distance); empty = calibrated value.
 FACE_UNKNOWN_DISTANCE = env_float("FACE_UNKNOWN_DISTANCE", None)
 

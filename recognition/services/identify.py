@@ -11,6 +11,7 @@ from django.db import transaction
 
 from accounts.users import User, user_or_none
 from people.models import Person
+from recognition.admission import analysis_slot
 from recognition.analysis import Limits, analyze_all_faces
 from recognition.annotate import annotate_jpeg
 from recognition.loading import ModelLoadError, NoActiveModel, active_model
@@ -84,7 +85,8 @@ def face_identify(
     loaded = active_model()  # before decoding: no model, no work
     limits = Limits.from_settings()
     data = read_limited(source, name=name, max_bytes=limits.max_bytes)
-    image, found = analyze_all_faces(data, name=name, limits=limits)
+    with analysis_slot():  # bounded wait for a core, else Overloaded (503)
+        image, found = analyze_all_faces(data, name=name, limits=limits)
     found = sorted(found, key=lambda face: face.box[3])
     faces: list[FaceAnswer] = []
     if found:

@@ -1,0 +1,34 @@
+"""Load what identification needs once per web worker, after the fork.
+
+Called by gunicorn's ``post_worker_init`` (facerecog_site/gunicorn_conf.py): the face
+engine's models (~100 MB) and the active model are read here, in the worker, so the
+master stays small and no request pays the first-load cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import DatabaseError, connections
+
+
+def warm_up(*, compute_threads: int, log: Callable[..., None]) -> None:
+    import cv2
+    import numpy as np
+
+    from recognition.loading import NoActiveModel, active_model
+    from recognition.ml import faces
+
+    # OpenCV sizes its own pool to the machine; one worker per core must not oversubscribe.
+    cv2.setNumThreads(compute_threads)
+    faces.find_faces(np.zeros((64, 64, 3), dtype=np.uint8), scan_side=64)
+    try:
+        loaded = active_model()
+        log("worker ready: face engine and model #%s loaded", loaded.record.pk)
+    except NoActiveModel as exc:
+        log("worker ready: face engine loaded; no model yet (%s)", exc)
+    except DatabaseError as exc:
+        log("worker ready: face engine loaded; database not reachable yet (%s)", exc)
+    finally:
+        # Opened outside a request: close it, requests open their own.
+        connections.close_all()
