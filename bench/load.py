@@ -1,0 +1,364 @@
+"""Load on `make serve`: identification throughput and latency at 1 / 4 / 16 clients.
+
+    .venv/bin/python bench/load.py [--stacks sqlite,postgres] [--seconds 20] [--max-requests 3000]
+
+For each stack (the default SQLite + ORM broker; PostgreSQL database facerecog_bench12 +
+Redis db 12), it prepares a throw-away database and media folder (enroll_folder on
+5 dev/ people x 5 photos, train), starts ``scripts/serve.sh`` on 127.0.0.1:8120 and
+sends POST /api/identify/ with one 150 px LFW photo from N client threads, each
+request on a new connection. Every level stops by itself after --seconds or
+--max-requests. Printed per level: req/s, p50, p99, errors (anything but 200, 429 and
+503, and failed connections), 429 and 503 counts, RSS of each gunicorn worker.
+
+Baselines in the same run: the server again with one worker (WEB_WORKERS=1) at 4
+clients, and the raw engine (decode + detect + encode on the same photo, no Django,
+no HTTP) looping in 1 and in 2 processes at once with the workers' thread settings.
+The identify throttle is raised for the run (THROTTLE_IDENTIFY). Asserts nothing.
+Only loopback traffic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FACES = Path(os.environ.get("FACES_DIR", ROOT.parent / "shared" / "faces")).resolve()
+PY = str(ROOT / ".venv" / "bin" / "python")
+PHOTO = FACES / "dev" / "Tom_Cruise" / "Tom_Cruise_0001.jpg"
+PEOPLE = ["Arnold_Schwarzenegger", "Gordon_Brown", "Jennifer_Lopez", "Kim_Clijsters", "Tom_Cruise"]
+HOST, PORT = "127.0.0.1", 8120
+PG_DB, REDIS_DB = "facerecog_bench12", 12
+LEVELS = (1, 4, 16)
+OVERLOAD_CLIENTS = 64
+
+
+@dataclass
+class Level:
+    label: str
+    clients: int
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+    rss_mb: list[float] = field(default_factory=list)
+
+    @property
+    def ok(self) -> int:
+        return self.statuses.get("200", 0)
+
+    @property
+    def errors(self) -> int:
+        return sum(n for s, n in self.statuses.items() if s not in {"200", "429", "503"})
+
+    def line(self, engine_rate: float | None) -> str:
+        lat = sorted(self.latencies) or [0.0]
+        p50 = statistics.median(lat) * 1000
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        rate = self.ok / self.seconds if self.seconds else 0.0
+        ratio = f"{rate / engine_rate:.2f}x engine" if engine_rate else ""
+        rss = "/".join(f"{r:.0f}" for r in self.rss_mb)
+        return (
+            f"  {self.label:<24} {rate:6.1f} req/s  p50 {p50:6.0f} ms  p99 {p99:6.0f} ms  "
+            f"ok {self.ok:5d}  errors {self.errors}  429 {self.statuses.get('429', 0)}  "
+            f"503 {self.statuses.get('503', 0)}  RSS/worker {rss} MB  {ratio}"
+        )
+
+
+def multipart(photo: Path) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; '
+            f'filename="{photo.name}"\r\nContent-Type: image/jpeg\r\n\r\n'
+        ).encode()
+        + photo.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def run_level(level: Level, token: str, *, seconds: float, max_requests: int) -> None:
+    body, content_type = multipart(PHOTO)
+    headers = {"Authorization": f"Token {token}", "Content-Type": content_type}
+    lock = threading.Lock()
+    sent = [0]
+    stop_at = time.monotonic() + seconds
+
+    def client() -> None:
+        while time.monotonic() < stop_at:
+            with lock:
+                if sent[0] >= max_requests:
+                    return
+                sent[0] += 1
+            started = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection(HOST, PORT, timeout=60)
+                conn.request("POST", "/api/identify/", body=body, headers=headers)
+                response = conn.getresponse()
+                payload = response.read()
+                conn.close()
+                status = str(response.status)
+                if status == "200" and not json.loads(payload)["faces"]:
+                    status = "200-no-face"  # a wrong answer counts as an error
+            except OSError as exc:
+                status = type(exc).__name__
+            elapsed = time.perf_counter() - started
+            with lock:
+                level.statuses[status] = level.statuses.get(status, 0) + 1
+                if status == "200":
+                    level.latencies.append(elapsed)
+
+    threads = [threading.Thread(target=client) for _ in range(level.clients)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    level.seconds = time.monotonic() - began
+
+
+# --- the server -----------------------------------------------------------------------
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def worker_rss(serve_pid: int) -> list[float]:
+    masters = [p for p in children(serve_pid) if "gunicorn" in cmdline(p)]
+    rss = []
+    for master in masters:
+        for worker in children(master):
+            for line in Path(f"/proc/{worker}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss.append(int(line.split()[1]) / 1024)
+    return sorted(rss)
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def prepare(env: dict[str, str], work: Path) -> str:
+    """Migrate, enroll, train; returns an API token of a viewer."""
+    folder = work / "people"
+    for person in PEOPLE:
+        (folder / person).mkdir(parents=True)
+        for photo in sorted((FACES / "dev" / person).glob("*.jpg"))[:5]:
+            (folder / person / photo.name).symlink_to(photo)
+    manage(env, "migrate", "--noinput")
+    manage(env, "enroll_folder", str(folder), "--workers", "2")
+    manage(env, "train")
+    script = (
+        "from django.contrib.auth.models import Group, User; from knox.models import AuthToken; "
+        "u = User.objects.create_user('bench'); u.groups.add(Group.objects.get(name='viewers')); "
+        "print(AuthToken.objects.create(user=u)[1])"
+    )
+    return manage(env, "shell", "-c", script).strip().splitlines()[-1]
+
+
+def start_server(env: dict[str, str], workers: int, log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    process = subprocess.Popen(
+        ["bash", "scripts/serve.sh"],
+        cwd=ROOT,
+        env={**env, "WEB_WORKERS": str(workers)},
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"serve.sh exited: see {log}")
+        text = log.read_text(errors="replace")
+        if text.count("worker ready:") >= workers and " running." in text:
+            return process
+        time.sleep(0.5)
+    stop_server(process)
+    raise SystemExit(f"serve.sh did not become ready in 180 s: see {log}")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+# --- the raw engine -------------------------------------------------------------------
+
+
+def _engine_loop(seconds: float, start: float, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    sys.path.insert(0, str(ROOT))
+    import cv2
+
+    from recognition.images import decode
+    from recognition.ml import faces
+
+    cv2.setNumThreads(1)
+    data = PHOTO.read_bytes()
+    limits = {"max_bytes": 10 * 1024 * 1024, "max_pixels": 40_000_000}
+    decode(data, name=PHOTO.name, **limits)  # warm-up
+    faces.find_faces(decode(data, name=PHOTO.name, **limits).rgb, scan_side=1024)
+    while time.time() < start:
+        time.sleep(0.01)
+    done = 0
+    while time.time() < start + seconds:
+        image = decode(data, name=PHOTO.name, **limits)
+        assert len(faces.find_faces(image.rgb, scan_side=1024)) == 1
+        done += 1
+    out.put(done)
+
+
+def engine_rate(processes: int, seconds: float) -> float:
+    """Photos per second of decode + detect + encode in ``processes`` processes at once."""
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    start = time.time() + 15  # after every process has imported and warmed up
+    jobs = [
+        context.Process(target=_engine_loop, args=(seconds, start, out)) for _ in range(processes)
+    ]
+    for job in jobs:
+        job.start()
+    total = sum(out.get(timeout=seconds + 120) for _ in jobs)
+    for job in jobs:
+        job.join()
+    return total / seconds
+
+
+# --- one stack ------------------------------------------------------------------------
+
+
+def stack_env(stack: str, work: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DJANGO_SETTINGS_MODULE", "Q_SYNC", "REDIS_URL", "DATABASE_URL", "DEBUG"}
+    }
+    env.update(
+        MEDIA_ROOT=str(work / "media"),
+        STATIC_ROOT=str(work / "static"),
+        SECRET_KEY=secrets.token_urlsafe(50),
+        SECURE_SSL_REDIRECT="false",
+        RUN_ADDRESS=f"{HOST}:{PORT}",
+        THROTTLE_IDENTIFY="1000000/min",
+        Q_CLUSTER_NAME=f"bench12-{os.getpid()}",
+    )
+    if stack == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{work / 'db.sqlite3'}"
+    else:
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
+            c.execute(f"CREATE DATABASE {PG_DB}")
+        import redis
+
+        redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
+        env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
+        env["REDIS_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB}"
+        env["DATABASE_CONN_MAX_AGE"] = "60"
+    return env
+
+
+def bench_stack(
+    stack: str, *, seconds: float, max_requests: int, engine: dict[int, float]
+) -> list[str]:
+    work = Path(tempfile.mkdtemp(prefix=f"facerecog-load-{stack}-"))
+    env = stack_env(stack, work)
+    token = prepare(env, work)
+    lines = [f"{stack}: (logs in {work})"]
+    cores = len(os.sched_getaffinity(0))
+    try:
+        for workers, levels in ((cores, LEVELS), (1, (4,))):
+            server = start_server(env, workers, work / f"serve-{workers}.log")
+            try:
+                run_level(Level("warm-up", 2), token, seconds=3, max_requests=20)
+                for clients in levels:
+                    level = Level(f"{workers} worker(s), {clients:2d} clients", clients)
+                    run_level(level, token, seconds=seconds, max_requests=max_requests)
+                    level.rss_mb = worker_rss(server.pid)
+                    lines.append(level.line(engine.get(workers)))
+                    print(lines[-1], flush=True)
+                if workers == cores:
+                    level = Level(
+                        f"{workers} worker(s), {OVERLOAD_CLIENTS} clients", OVERLOAD_CLIENTS
+                    )
+                    run_level(level, token, seconds=seconds / 2, max_requests=max_requests)
+                    level.rss_mb = worker_rss(server.pid)
+                    lines.append(level.line(engine.get(workers)) + "  (overload)")
+                    print(lines[-1], flush=True)
+            finally:
+                stop_server(server)
+    finally:
+        shutil.rmtree(work / "media", ignore_errors=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stacks", default="sqlite,postgres")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per level")
+    parser.add_argument("--max-requests", type=int, default=3000, help="per level")
+    args = parser.parse_args()
+    # Same thread pools as a gunicorn worker (facerecog_site/gunicorn_conf.py).
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = "1"
+    cores = len(os.sched_getaffinity(0))
+    print(f"photo {PHOTO.relative_to(FACES)}; {cores} cores; load average {os.getloadavg()}")
+    engine = {n: engine_rate(n, 10.0) for n in sorted({1, cores})}
+    for n, rate in engine.items():
+        print(f"raw engine (decode + detect + encode), {n} process(es): {rate:.1f} photos/s")
+    report = []
+    for stack in args.stacks.split(","):
+        report += bench_stack(
+            stack, seconds=args.seconds, max_requests=args.max_requests, engine=engine
+        )
+    print("\nsummary (ratio: server req/s / raw engine in as many processes as workers)")
+    for n, rate in engine.items():
+        print(f"  raw engine, {n} process(es): {rate:.1f} photos/s")
+    print("\n".join(report))
+    print(f"load average at the end {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
