@@ -53,8 +53,8 @@ def memo_train(embeddings: np.ndarray, labels: np.ndarray, **kwargs: Any) -> Any
     if key not in _trainings:
         _trainings[key] = _real_train(embeddings, labels, **kwargs)
     progress = kwargs.get("progress")
-    if progress is not None:
-        progress(_trainings[key].epochs_run, kwargs["epochs"])
+    if progress is not None:  # the real trainer's last report: done == planned
+        progress(_trainings[key].epochs_run, _trainings[key].epochs_run)
     return _trainings[key]
 
 

@@ -91,3 +91,30 @@ def test_openset_calibrates_from_the_gallery_and_rejects_strangers():
     # An override moves the distance limit; the answer still carries the same distance.
     loose = openset.decide(probs, probes, centroids, calibration, threshold=10.0)
     assert loose[0].index == 2 and loose[1].distance == stranger.distance
+
+
+def test_progress_plans_the_early_stopping_horizon_and_ends_full():
+    rng = np.random.default_rng(4)
+    centres = rng.normal(0, 0.1, (4, 128))
+    x = np.repeat(centres, 8, axis=0) + rng.normal(0, 0.02, (32, 128))
+    y = np.repeat(np.arange(4), 8)
+    reports: list[tuple[int, int]] = []
+    result = ml_classifier.train(
+        x, y, epochs=300, patience=4, progress=lambda done, planned: reports.append((done, planned))
+    )
+    assert [done for done, _ in reports] == list(range(1, result.epochs_run + 1))
+    assert all(done <= planned <= 300 for done, planned in reports)
+    assert result.epochs_run < 300  # stopped early, and the last report says so
+    assert reports[-1] == (result.epochs_run, result.epochs_run)
+    assert reports[0][1] < 300  # never "epoch 1 of 300" when 1 + patience is the horizon
+
+
+def test_schedule_sizes_batches_and_patience_to_the_gallery():
+    small = ml_classifier.schedule_for(40, epochs=200, patience=20)
+    large = ml_classifier.schedule_for(8000, epochs=200, patience=20)
+    huge = ml_classifier.schedule_for(80_000, epochs=200, patience=20)
+    assert small.batch_size == 16 and small.patience == 20
+    assert large.batch_size == 256 and large.patience == 5
+    assert huge.batch_size == 512 and huge.patience == 5
+    assert all(s.plateau_patience < s.patience for s in (small, large, huge))
+    assert ml_classifier.schedule_for(8000, epochs=200, patience=3).patience == 3

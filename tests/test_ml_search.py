@@ -19,6 +19,10 @@ def clustered(n_people: int, per_person: int, seed: int = 0) -> np.ndarray:
     return (np.repeat(centres, per_person, axis=0) + noise).astype(np.float32)
 
 
+def people(n_people: int, per_person: int) -> np.ndarray:
+    return np.repeat(np.arange(n_people), per_person)
+
+
 def brute_force(queries: np.ndarray, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     d = np.linalg.norm(queries[:, None, :].astype(np.float64) - vectors[None], axis=2)
     rows = np.argsort(d, axis=1, kind="stable")[:, :k]
@@ -37,7 +41,7 @@ def test_squared_distances_match_the_definition():
 def test_exact_search_returns_the_nearest_ids_in_order():
     vectors = clustered(50, 6)
     ids = np.arange(1000, 1000 + len(vectors), dtype=np.int64)[::-1].copy()  # any database ids
-    index = search.build(vectors, ids)
+    index = search.build(vectors, ids, people(50, 6))
     assert index.kind == search.EXACT and len(index) == 300
     queries = clustered(50, 6, seed=7)[:10]
     found = index.nearest(queries, k=5)
@@ -50,25 +54,26 @@ def test_exact_search_returns_the_nearest_ids_in_order():
 
 def test_asking_for_more_neighbours_than_stored_returns_them_all():
     vectors = clustered(2, 2)
-    index = search.build(vectors, np.array([5, 6, 7, 8]))
+    index = search.build(vectors, np.array([5, 6, 7, 8]), people(2, 2))
     found = index.nearest(vectors[:1], k=10)
     assert found.ids.shape == (1, 4) and found.ids[0, 0] == 5
-    assert search.build(np.zeros((0, 128)), np.zeros(0)).nearest(vectors[:1], k=3).ids.shape == (
-        1,
-        0,
-    )
+    empty = search.build(np.zeros((0, 128)), np.zeros(0), np.zeros(0))
+    assert empty.nearest(vectors[:1], k=3).ids.shape == (1, 0)
 
 
-def test_above_the_exact_limit_an_hnsw_graph_finds_almost_every_true_neighbour():
+def test_above_the_exact_limit_an_index_by_person_finds_almost_every_true_neighbour():
     vectors = clustered(400, 10)
     ids = np.arange(len(vectors), dtype=np.int64) * 3
-    index = search.build(vectors, ids, exact_limit=1000)
-    assert index.kind == search.HNSW
+    labels = people(400, 10) * 7 + 100  # any label values: database person ids
+    index = search.build(vectors, ids, labels, exact_limit=1000)
+    assert index.kind == search.BY_PERSON
     queries = vectors[::40] + np.random.default_rng(3).normal(0, 0.01, (100, 128))
     found = index.nearest(queries, k=10)
     _distances, rows = brute_force(queries, vectors, 10)
     recall = np.mean([len(set(f) & set(ids[r])) / 10 for f, r in zip(found.ids, rows, strict=True)])
     assert recall >= 0.95
+    with pytest.raises(ValueError, match="labels"):
+        search.build(vectors, ids, labels[:-1])
     # Each query's own person (its 10 photos) comes first.
     np.testing.assert_array_equal(found.ids[:, 0] // 30, np.arange(len(queries)) * 4)
 
@@ -76,7 +81,7 @@ def test_above_the_exact_limit_an_hnsw_graph_finds_almost_every_true_neighbour()
 @pytest.mark.parametrize("exact_limit", [search.EXACT_LIMIT, 100])
 def test_file_round_trip_gives_the_same_answers(exact_limit):
     vectors = clustered(30, 10)
-    index = search.build(vectors, np.arange(300) + 1, exact_limit=exact_limit)
+    index = search.build(vectors, np.arange(300) + 1, people(30, 10), exact_limit=exact_limit)
     loaded = search.loads(search.dumps(index))
     assert loaded.kind == index.kind and len(loaded) == 300
     queries = vectors[::40] + 0.01
@@ -84,7 +89,7 @@ def test_file_round_trip_gives_the_same_answers(exact_limit):
 
 
 def test_a_damaged_or_future_file_is_refused():
-    data = search.dumps(search.build(clustered(5, 4), np.arange(20)))
+    data = search.dumps(search.build(clustered(5, 4), np.arange(20), people(5, 4)))
     with np.load(io.BytesIO(data)) as npz:
         arrays = {name: npz[name] for name in npz.files}
     arrays["ids"] = arrays["ids"] + 1

@@ -61,7 +61,8 @@ def test_training_records_file_metrics_and_progress(
     assert set(history) >= {"loss", "val_loss", "accuracy", "val_accuracy"}
     assert len(history["loss"]) == metrics["epochs_run"] == model.epoch >= 1
     assert history["loss"][-1] < history["loss"][0]
-    assert model.epochs == 60 and metrics["train_seconds"] > 0
+    # Progress ends full: planned epochs == epochs run (early stopping), at most 60.
+    assert model.epochs == model.epoch <= 60 and metrics["train_seconds"] > 0
     calibration = metrics["calibration"]
     assert 0.35 <= calibration["threshold"] <= 0.6 and 0.8 <= calibration["ratio"] <= 0.95
     assert not model_is_stale(model=model)

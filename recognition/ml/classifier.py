@@ -38,7 +38,10 @@ FORMAT_VERSION = 1
 ARCHITECTURE: dict[str, Any] = {
     "conv": [[32, 5], [64, 3]],  # [filters, kernel] of each Conv1D, each followed by pool 2
     "dense": 128,
-    "dropout": 0.3,
+    # Training only (the numpy forward pass has no dropout). 0.5, not 0.3: with ~8
+    # training embeddings per person the network overfits; measured on 1,000 synthetic
+    # people, validation accuracy 0.854 vs 0.842 after 60 epochs.
+    "dropout": 0.5,
 }
 
 
@@ -154,6 +157,69 @@ def split_indices(
     return np.sort(np.concatenate([train_idx, single])), np.sort(val_idx)
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """Training sizes for a gallery (see :func:`schedule_for`)."""
+
+    batch_size: int
+    patience: int
+    plateau_patience: int
+    epochs: int
+
+
+# Adam's step size, cut by PLATEAU_FACTOR whenever the validation loss stalls; measured on
+# 1,000 synthetic people x 10 embeddings this reaches the old fixed-rate recipe's
+# validation accuracy in about a third of the epochs (bench/scale.py).
+LEARNING_RATE = 3e-3
+PLATEAU_FACTOR = 0.3
+# Batches run per call into TensorFlow: one call per batch costs more in Python than the
+# batch itself for a network this small.
+STEPS_PER_EXECUTION = 16
+
+
+def schedule_for(n_train: int, *, epochs: int, patience: int) -> Schedule:
+    """Batch size and patience sized to ``n_train`` training embeddings.
+
+    Batches grow with the gallery (16 to 512; more steps per epoch for a small gallery,
+    fewer, larger ones for a big one), and each epoch of a big gallery costs more and
+    already makes more updates, so the early-stopping patience shrinks from ``patience``
+    (up to 2,000 training embeddings) in proportion, to 5 epochs at 8,000 and more (with
+    the default 20). The learning rate is cut after a third of that without progress.
+    """
+    batch = int(2 ** round(np.log2(max(n_train, 1) / 32)))
+    batch = max(16, min(512, batch))
+    scaled = round(patience * 2000 / max(n_train, 1))
+    patience_now = max(min(5, patience), min(patience, scaled))
+    return Schedule(
+        batch_size=batch,
+        patience=patience_now,
+        plateau_patience=max(2, patience_now // 3),
+        epochs=epochs,
+    )
+
+
+class _Horizon:
+    """Progress that tells the truth under early stopping.
+
+    Reports (epochs done, planned) with planned = the epoch at which early stopping
+    will end the run if the validation loss does not improve again (last improvement +
+    patience, the rule Keras's EarlyStopping applies), never more than the most epochs.
+    The last report of a run therefore has planned == done: the bar ends full.
+    """
+
+    def __init__(self, progress: Progress, *, epochs: int, patience: int) -> None:
+        self.progress, self.epochs, self.patience = progress, epochs, patience
+        self.best = np.inf
+        self.best_epoch = 0
+
+    def epoch_end(self, epoch: int, logs: dict[str, float] | None) -> None:
+        done = epoch + 1
+        loss = (logs or {}).get("val_loss", np.inf)
+        if loss < self.best - 1e-3:
+            self.best, self.best_epoch = loss, done
+        self.progress(done, min(self.epochs, max(done, self.best_epoch + self.patience)))
+
+
 def train(
     embeddings: np.ndarray,
     labels: np.ndarray,
@@ -167,8 +233,10 @@ def train(
     """Train on ``embeddings`` float (n, 128) with ``labels`` int (n,) in [0, n_classes).
 
     Every class needs at least one sample; classes with two or more are split stratified
-    into training and validation. Early stopping on the validation loss restores the
-    best weights; class weights balance uneven photo counts.
+    into training and validation. Batch size and patience follow the gallery's size
+    (:func:`schedule_for`); the step size drops when the validation loss stalls, and
+    early stopping on it restores the best weights; class weights balance uneven photo
+    counts.
     """
     import keras  # lazily, see build_keras
     from sklearn.metrics import precision_recall_fscore_support
@@ -179,6 +247,7 @@ def train(
     n_classes = int(y.max()) + 1
     keras.utils.set_random_seed(seed)
     train_idx, val_idx = split_indices(y, val_share=val_share, seed=seed)
+    plan = schedule_for(len(train_idx), epochs=epochs, patience=patience)
     mean = x[train_idx].mean(axis=0)
     scale = np.maximum(x[train_idx].std(axis=0), 1e-3).astype(np.float32)
     xn = (x - mean) / scale
@@ -186,28 +255,41 @@ def train(
     class_weight = {c: len(train_idx) / (n_classes * max(int(n), 1)) for c, n in enumerate(counts)}
 
     callbacks: list[Any] = [
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss",
+            factor=PLATEAU_FACTOR,
+            patience=plan.plateau_patience,
+            min_delta=1e-3,
+        ),
         keras.callbacks.EarlyStopping(
-            monitor="val_loss", min_delta=1e-3, patience=patience, restore_best_weights=True
-        )
+            monitor="val_loss", min_delta=1e-3, patience=plan.patience, restore_best_weights=True
+        ),
     ]
     if progress is not None:
-        callbacks.append(
-            keras.callbacks.LambdaCallback(
-                on_epoch_end=lambda epoch, logs: progress(epoch + 1, epochs)
-            )
-        )
+        horizon = _Horizon(progress, epochs=epochs, patience=plan.patience)
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=horizon.epoch_end))
     model = build_keras(n_classes)
+    model.compile(
+        optimizer=keras.optimizers.Adam(LEARNING_RATE),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=STEPS_PER_EXECUTION,
+    )
     fit = model.fit(
         xn[train_idx],
         y[train_idx],
         validation_data=(xn[val_idx], y[val_idx]),
         epochs=epochs,
-        batch_size=min(128, max(16, len(train_idx) // 4)),
+        batch_size=plan.batch_size,
         class_weight=class_weight,
         callbacks=callbacks,
         verbose=0,
     )
-    history = {key: [float(v) for v in values] for key, values in fit.history.items()}
+    history = {
+        key: [float(v) for v in values]
+        for key, values in fit.history.items()
+        if key != "learning_rate"
+    }
     classifier = Classifier(
         weights=[np.asarray(w, dtype=np.float32) for w in model.get_weights()],
         mean=mean.astype(np.float32),
