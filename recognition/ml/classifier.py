@@ -337,9 +337,8 @@ def _checksum(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
-def save(classifier: Classifier, path: Path) -> None:
-    """Write ``classifier`` to ``path`` atomically: temp file in the same folder, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def dumps(classifier: Classifier) -> bytes:
+    """The model file's bytes (see the module docstring for the format)."""
     arrays = _arrays(classifier)
     header = {
         "format_version": FORMAT_VERSION,
@@ -353,10 +352,17 @@ def save(classifier: Classifier, path: Path) -> None:
         **arrays,
     }
     np.savez(buffer, **payload)
+    return buffer.getvalue()
+
+
+def save(classifier: Classifier, path: Path) -> None:
+    """Write ``classifier`` to ``path`` atomically: temp file in the same folder, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = dumps(classifier)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getvalue())
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -373,10 +379,20 @@ def save(classifier: Classifier, path: Path) -> None:
 def load(path: Path) -> Classifier:
     """Read a file written by :func:`save`, or raise ModelFileError saying what is wrong."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise ModelFileError(f"model file {path} does not exist") from None
+    except OSError as exc:
+        raise ModelFileError(f"model file {path} cannot be read: {exc}") from None
+    return loads(data, name=str(path))
+
+
+def loads(data: bytes, *, name: str = "model file") -> Classifier:
+    """Read the bytes :func:`dumps` wrote, or raise ModelFileError saying what is wrong."""
+    path = name
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         raise ModelFileError(f"model file {path} is corrupted or not a model file: {exc}") from None
     try:
