@@ -1,20 +1,23 @@
 """The active model, loaded once per process and reused.
 
-The cache is keyed on (model id, file), so activating another model takes effect on the
-next request without a restart. Loading needs numpy only (no TensorFlow).
+The cache is keyed on (model id, file), and the active record is read from the database
+on every request, so activating another model takes effect on the next request of every
+process on every machine that shares the database and the storage, without a restart.
+Loading needs numpy only (no TensorFlow). Files are read through Django's storage API
+(recognition.model_files).
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 
 from recognition.ml import classifier as ml_classifier
+from recognition.ml import search
 from recognition.ml.openset import Calibration
+from recognition.model_files import model_file_read
 from recognition.models import TrainedModel
 from recognition.selectors import model_active
 
@@ -44,10 +47,7 @@ class LoadedModel:
 
 _lock = threading.Lock()
 _cache: dict[tuple[int, str], LoadedModel] = {}
-
-
-def model_path(record: TrainedModel) -> Path:
-    return Path(settings.MEDIA_ROOT) / record.file
+_index_cache: dict[tuple[int, str], search.PhotoIndex] = {}
 
 
 def load_model(record: TrainedModel) -> LoadedModel:
@@ -55,7 +55,11 @@ def load_model(record: TrainedModel) -> LoadedModel:
     if not record.file:
         raise ModelLoadError(f"model #{record.pk} has no file (it was removed or never written)")
     try:
-        classifier = ml_classifier.load(model_path(record))
+        classifier = ml_classifier.loads(model_file_read(name=record.file), name=record.file)
+    except FileNotFoundError:
+        raise ModelLoadError(
+            f"model #{record.pk} cannot be used: model file {record.file} does not exist"
+        ) from None
     except ml_classifier.ModelFileError as exc:
         raise ModelLoadError(f"model #{record.pk} cannot be used: {exc}") from exc
     try:
@@ -87,6 +91,32 @@ def active_model() -> LoadedModel:
     return cached
 
 
+def photo_index(record: TrainedModel) -> search.PhotoIndex:
+    """The nearest-photo index stored with ``record`` (ids: FaceImage ids), loaded once per
+    process on first use (not at start: explanations need it, answers do not).
+
+    ModelLoadError when the model has none (trained before indexes existed) or it
+    cannot be read.
+    """
+    name = (record.metrics or {}).get("search_index", "")
+    if not name:
+        raise ModelLoadError(f"model #{record.pk} has no search index; train a new model")
+    key = (record.pk, name)
+    with _lock:
+        index = _index_cache.get(key)
+        if index is None:
+            try:
+                index = search.loads(model_file_read(name=name))
+            except FileNotFoundError:
+                raise ModelLoadError(f"search index {name} does not exist") from None
+            except search.IndexFileError as exc:
+                raise ModelLoadError(f"model #{record.pk}: {exc}") from exc
+            _index_cache.clear()
+            _index_cache[key] = index
+    return index
+
+
 def cache_clear() -> None:
     with _lock:
         _cache.clear()
+        _index_cache.clear()

@@ -17,12 +17,14 @@ from recognition.models import Embedding, Identification, TrainedModel
 
 @dataclass(frozen=True)
 class Gallery:
-    """Enrolled embeddings: ``embeddings`` float32 (n, 128), ``labels`` int64 (n,)."""
+    """Enrolled embeddings: ``embeddings`` float32 (n, 128), ``labels`` int64 (n,),
+    ``photo_ids`` int64 (n,): the FaceImage each embedding was computed from."""
 
     embeddings: np.ndarray
     labels: np.ndarray
     label_map: dict[str, dict[str, Any]]
     fingerprint: str
+    photo_ids: np.ndarray
 
 
 def gallery_fingerprint(embedding_ids: list[int]) -> str:
@@ -39,11 +41,12 @@ def gallery_fingerprint_current() -> str:
 def gallery_load() -> Gallery:
     """Every enrolled embedding, one class per person (ordered by person id)."""
     rows = Embedding.objects.order_by("face_image__person_id", "id").values_list(
-        "id", "data", "face_image__person_id", "face_image__person__name"
+        "id", "data", "face_image__person_id", "face_image__person__name", "face_image_id"
     )
-    ids, vectors, person_ids, names = [], [], [], {}
-    for embedding_id, data, person_id, name in rows:
+    ids, vectors, person_ids, names, photo_ids = [], [], [], {}, []
+    for embedding_id, data, person_id, name, photo_id in rows:
         ids.append(embedding_id)
+        photo_ids.append(photo_id)
         vectors.append(np.frombuffer(bytes(data), dtype="<f4"))
         person_ids.append(person_id)
         names[person_id] = name
@@ -54,6 +57,7 @@ def gallery_load() -> Gallery:
         labels=np.array([index[p] for p in person_ids], dtype=np.int64),
         label_map={str(i): {"person_id": p, "name": names[p]} for i, p in enumerate(order)},
         fingerprint=gallery_fingerprint(ids),
+        photo_ids=np.array(photo_ids, dtype=np.int64),
     )
 
 

@@ -104,7 +104,8 @@ def test_a_training_failing_midway_leaves_the_previous_model_serving(
     assert job.status == Status.FAILED and "simulated out-of-memory" in job.error
     assert job.epoch == 3 and not job.file
     assert model_active() == first
-    assert sorted(p.name for p in (media_root / "models").iterdir()) == [first.file[7:]]
+    kept = sorted([first.file[7:], first.metrics["search_index"][7:]])  # model + its index
+    assert sorted(p.name for p in (media_root / "models").iterdir()) == kept
     assert named(photo) == [gallery["Kim_Clijsters"].pk]
 
 
@@ -223,8 +224,9 @@ def test_activate_rolls_back_and_old_files_are_pruned(
     third = train_now()
     first.refresh_from_db()
     assert third.is_active and first.file == ""  # beyond FACE_MODELS_KEEP
+    # Each kept model's file and its search index; the first's both gone.
     assert sorted(p.name for p in (media_root / "models").iterdir()) == sorted(
-        m.file[7:] for m in (second, third)
+        name[7:] for m in (second, third) for name in (m.file, m.metrics["search_index"])
     )
     failed = TrainedModel.objects.create(status=Status.FAILED)
     for unusable in (failed, first):

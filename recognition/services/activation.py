@@ -8,12 +8,11 @@ that neither interleaves with another.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.conf import settings
 from django.db import connection, transaction
 
 from recognition.loading import ModelLoadError, load_model
+from recognition.model_files import model_file_delete
 from recognition.models import TrainedModel
 from recognition.services.erasure import ERASED_NOTE
 
@@ -75,7 +74,8 @@ def models_prune() -> list[int]:
     for model in list(with_files)[keep:]:
         if model.is_active:
             continue
-        (Path(settings.MEDIA_ROOT) / model.file).unlink(missing_ok=True)
+        model_file_delete(name=model.file)
+        model_file_delete(name=(model.metrics or {}).get("search_index", ""))
         TrainedModel.objects.filter(pk=model.pk).update(file="")
         pruned.append(model.pk)
     return pruned

@@ -20,7 +20,6 @@ import logging
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,8 +30,9 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.users import User, user_or_none
-from recognition.ml import Progress, openset
+from recognition.ml import Progress, openset, search
 from recognition.ml import classifier as ml_classifier
+from recognition.model_files import MODELS_DIR, model_file_delete, model_file_read, model_file_write
 from recognition.models import TrainedModel
 from recognition.selectors import Gallery, gallery_load, model_training_current
 from recognition.services.activation import model_make_active, models_prune, trained_models_lock
@@ -41,7 +41,6 @@ from recognition.services.heartbeat import training_heartbeat
 
 logger = logging.getLogger(__name__)
 Status = TrainedModel.Status
-MODELS_DIR = "models"
 
 
 class TrainingError(Exception):
@@ -215,8 +214,8 @@ def model_train(*, model_id: int) -> TrainedModel:
 
 
 def _train_and_activate(model: TrainedModel) -> TrainedModel:
-    """Train on the gallery, write the file, activate; the file is removed on failure."""
-    written: Path | None = None
+    """Train on the gallery, write the files, activate; the files are removed on failure."""
+    written: list[str] = []
     try:
         gallery = gallery_load()
         _check_enough(gallery)
@@ -228,18 +227,27 @@ def _train_and_activate(model: TrainedModel) -> TrainedModel:
             progress=_progress_writer(model.pk),
         )
         calibration = openset.calibrate(gallery.embeddings, gallery.labels)
-        relative = f"{MODELS_DIR}/model-{model.pk}-{uuid.uuid4().hex[:8]}.npz"
-        written = Path(settings.MEDIA_ROOT) / relative
-        ml_classifier.save(result.classifier, written)
-        ml_classifier.load(written)  # activate only what reads back whole
-        return _succeed(model, gallery, result, calibration, relative)
+        stem = f"{MODELS_DIR}/model-{model.pk}-{uuid.uuid4().hex[:8]}"
+        relative = model_file_write(name=f"{stem}.npz", data=ml_classifier.dumps(result.classifier))
+        written.append(relative)
+        # The nearest-photo index, rebuilt with every model and stored beside it.
+        index = search.build(gallery.embeddings, gallery.photo_ids, gallery.labels)
+        index_name = model_file_write(name=f"{stem}.index.npz", data=search.dumps(index))
+        written.append(index_name)
+        # Activate only what reads back whole.
+        ml_classifier.loads(model_file_read(name=relative), name=relative)
+        search.loads(model_file_read(name=index_name))
+        return _succeed(model, gallery, result, calibration, relative, index_name)
     except BaseException:
         _discard(written)
         raise
 
 
 def _metrics(
-    gallery: Gallery, result: ml_classifier.TrainResult, calibration: openset.Calibration
+    gallery: Gallery,
+    result: ml_classifier.TrainResult,
+    calibration: openset.Calibration,
+    index_name: str,
 ) -> dict[str, Any]:
     per_person = {}
     for index, scores in result.per_class.items():
@@ -254,6 +262,8 @@ def _metrics(
         "best_epoch": result.best_epoch,
         "calibration": calibration.as_dict(),
         "gallery_fingerprint": gallery.fingerprint,
+        # Stored name of the nearest-photo index (recognition.ml.search) of this model.
+        "search_index": index_name,
     }
 
 
@@ -263,6 +273,7 @@ def _succeed(
     result: ml_classifier.TrainResult,
     calibration: openset.Calibration,
     relative: str,
+    index_name: str,
 ) -> TrainedModel:
     with transaction.atomic():
         row = TrainedModel.objects.select_for_update().get(pk=model.pk)
@@ -286,7 +297,7 @@ def _succeed(
         row.label_map = gallery.label_map
         row.people_count = len(gallery.label_map)
         row.embedding_count = len(gallery.labels)
-        row.metrics = _metrics(gallery, result, calibration)
+        row.metrics = _metrics(gallery, result, calibration, index_name)
         row.epoch = result.epochs_run
         row.save()
         model_make_active(model_id=row.pk)
@@ -294,9 +305,9 @@ def _succeed(
     return row
 
 
-def _discard(path: Path | None) -> None:
-    if path is not None:
-        path.unlink(missing_ok=True)
+def _discard(names: list[str]) -> None:
+    for name in names:
+        model_file_delete(name=name)
 
 
 def model_train_request_if_trained() -> TrainedModel | None:
