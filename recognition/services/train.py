@@ -38,6 +38,7 @@ from recognition.selectors import Gallery, gallery_load, model_training_current
 from recognition.services.activation import model_make_active, models_prune, trained_models_lock
 from recognition.services.erasure import model_holds_deleted_people, models_purge_deleted
 from recognition.services.heartbeat import training_heartbeat
+from recognition.training_lock import TrainingBusy, training_exclusive
 
 logger = logging.getLogger(__name__)
 Status = TrainedModel.Status
@@ -187,7 +188,17 @@ def model_train(*, model_id: int) -> TrainedModel:
 
     Raises TrainingError (the row is then failed, the active model unchanged).
     Returns a finished row unchanged when the job had already finished (re-delivery).
+    Never runs while another process trains (recognition.training_lock): a second
+    delivery of the same job waits, then finds it finished.
     """
+    try:
+        with training_exclusive(wait=settings.FACE_TRAIN_TIMEOUT):
+            return _train_exclusively(model_id)
+    except TrainingBusy as exc:
+        raise TrainingError(f"model #{model_id} not started: {exc}") from exc
+
+
+def _train_exclusively(model_id: int) -> TrainedModel:
     models_fail_stale(exclude=model_id)
     model = _start(model_id)
     if model.status == Status.FAILED:
