@@ -8,7 +8,8 @@ embedding that centre plus N(0, 0.04) per dimension (about the spread of dlib
 embeddings of one person in dev/). Pure ML core only (recognition/ml/): no database.
 ``--baseline`` also trains 1,000 people with the previous recipe (batch 128, fixed
 learning rate, patience 20, dropout 0.3) in the same run, for the accuracy comparison.
-Prints figures; asserts nothing.
+Training uses every core; the decision and the searches run with one thread, as in a
+web worker. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -183,6 +184,18 @@ def bench_search(sizes: list[int]) -> None:
         print(line + f"; peak RSS so far {peak_rss_mb():.0f} MB", flush=True)
 
 
+def one_thread() -> None:
+    """Serve-time thread settings: a gunicorn worker runs its BLAS, OpenMP and faiss
+    pools with one thread (facerecog_site/gunicorn_conf.py); measure the same way (a
+    two-thread BLAS pool on a busy machine made a 10,000-centroid scan 30x slower)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", default="1000,10000")
@@ -192,6 +205,7 @@ def main() -> None:
     print(f"{len(os.sched_getaffinity(0))} cores; load average {os.getloadavg()}", flush=True)
     sizes = [int(n) for n in args.train.split(",") if n]
     trained = bench_training(sizes, args.baseline)
+    one_thread()
     bench_decision(trained.get(10_000))
     bench_search([int(n) for n in args.search.split(",") if n])
     print(f"load average at the end {os.getloadavg()}")

@@ -36,7 +36,8 @@ COMPUTE_THREADS = str(max(1, _int("WEB_COMPUTE_THREADS", 1)))
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_variable] = COMPUTE_THREADS
 
-bind = [os.environ.get("RUN_ADDRESS") or "127.0.0.1:8000"]
+_address = os.environ.get("RUN_ADDRESS") or "127.0.0.1:8000"
+bind = [_address if ":" in _address else f"127.0.0.1:{_address}"]  # a bare port, as make run
 workers = max(1, _int("WEB_WORKERS", cores()))
 # Threads only wait (for the body, the database, a compute slot): the admission limit
 # (FACE_IDENTIFY_CONCURRENCY per worker) decides how many identifications compute at
