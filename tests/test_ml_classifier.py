@@ -117,6 +117,6 @@ def test_schedule_sizes_batches_and_patience_to_the_gallery():
     assert large.batch_size == 256 and large.patience == 5
     assert huge.batch_size == 512 and huge.patience == 5
     assert all(s.plateau_patience < s.patience for s in (small, large, huge))
-    assert (small.epochs, large.epochs, huge.epochs) == (200, 50, 10)  # a sample budget
+    assert (small.epochs, large.epochs, huge.epochs) == (200, 25, 10)  # a sample budget
     assert ml_classifier.schedule_for(10**7, epochs=200, patience=20).epochs == 10
     assert ml_classifier.schedule_for(8000, epochs=200, patience=3).patience == 3

@@ -171,10 +171,10 @@ class Schedule:
 # because training starts from imprinted output weights (see _imprint), not from noise.
 LEARNING_RATE = 1e-3
 PLATEAU_FACTOR = 0.3
-# Training examples seen per run at most (epochs x training embeddings): 50 epochs at
+# Training examples seen per run at most (epochs x training embeddings): 25 epochs at
 # 1,000 people x 8, 10 at 10,000 x 8, so a big gallery trains in minutes, not hours;
 # never fewer than MIN_EPOCHS, never more than asked for.
-SAMPLE_EPOCH_BUDGET = 400_000
+SAMPLE_EPOCH_BUDGET = 200_000
 MIN_EPOCHS = 10
 # Logit scale of the imprinted output layer (see _imprint).
 IMPRINT_TEMPERATURE = 10.0
