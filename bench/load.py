@@ -1,20 +1,21 @@
 """Load on `make serve`: identification throughput and latency at 1 / 4 / 16 clients.
 
-    .venv/bin/python bench/load.py [--stacks sqlite,postgres] [--seconds 20] [--max-requests 3000]
+    .venv/bin/python bench/load.py [--stacks sqlite,postgres] [--seconds 8] [--rounds 3]
 
 For each stack (the default SQLite + ORM broker; PostgreSQL database facerecog_bench12 +
 Redis db 12), it prepares a throw-away database and media folder (enroll_folder on
-5 dev/ people x 5 photos, train), starts ``scripts/serve.sh`` on 127.0.0.1:8120 and
-sends POST /api/identify/ with one 150 px LFW photo from N client threads, each
-request on a new connection. Every level stops by itself after --seconds or
---max-requests. Printed per level: req/s, p50, p99, errors (anything but 200, 429 and
-503, and failed connections), 429 and 503 counts, RSS of each gunicorn worker.
-
-Baselines in the same run: the server again with one worker (WEB_WORKERS=1) at 4
-clients, and the raw engine (decode + detect + encode on the same photo, no Django,
-no HTTP) looping in 1 and in 2 processes at once with the workers' thread settings.
-The identify throttle is raised for the run (THROTTLE_IDENTIFY). Asserts nothing.
-Only loopback traffic.
+5 dev/ people x 5 photos, train), starts ``scripts/serve.sh`` twice on the same data:
+with one worker per core on 127.0.0.1:8120 and with one worker on :8121, and sends
+POST /api/identify/ with one 150 px LFW photo from N client threads, each request on
+a new connection. Baseline: the raw engine (decode + detect + encode on the same
+photo, no Django, no HTTP) in 1 and in 2 processes at once, with the workers' thread
+settings. The machine is shared, so every configuration runs in turn for --seconds,
+round after round (--rounds), and figures add up the rounds: each sees the same
+background load. Every window stops by itself (time, and --max-requests). Printed per
+configuration: req/s, p50, p99, errors (anything but 200, 429 and 503, and failed
+connections), 429 and 503 counts, RSS of each gunicorn worker, and the ratio to the raw
+engine in as many processes. The identify throttle is raised for the run
+(THROTTLE_IDENTIFY). Asserts nothing. Only loopback traffic.
 """
 
 from __future__ import annotations
@@ -36,13 +37,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FACES = Path(os.environ.get("FACES_DIR", ROOT.parent / "shared" / "faces")).resolve()
 PY = str(ROOT / ".venv" / "bin" / "python")
 PHOTO = FACES / "dev" / "Tom_Cruise" / "Tom_Cruise_0001.jpg"
 PEOPLE = ["Arnold_Schwarzenegger", "Gordon_Brown", "Jennifer_Lopez", "Kim_Clijsters", "Tom_Cruise"]
-HOST, PORT = "127.0.0.1", 8120
+HOST, PORT, PORT_ONE_WORKER = "127.0.0.1", 8120, 8121
 PG_DB, REDIS_DB = "facerecog_bench12", 12
 LEVELS = (1, 4, 16)
 OVERLOAD_CLIENTS = 64
@@ -92,7 +94,9 @@ def multipart(photo: Path) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def run_level(level: Level, token: str, *, seconds: float, max_requests: int) -> None:
+def run_level(
+    level: Level, token: str, *, seconds: float, max_requests: int, port: int = PORT
+) -> None:
     body, content_type = multipart(PHOTO)
     headers = {"Authorization": f"Token {token}", "Content-Type": content_type}
     lock = threading.Lock()
@@ -107,7 +111,7 @@ def run_level(level: Level, token: str, *, seconds: float, max_requests: int) ->
                 sent[0] += 1
             started = time.perf_counter()
             try:
-                conn = http.client.HTTPConnection(HOST, PORT, timeout=60)
+                conn = http.client.HTTPConnection(HOST, port, timeout=60)
                 conn.request("POST", "/api/identify/", body=body, headers=headers)
                 response = conn.getresponse()
                 payload = response.read()
@@ -129,7 +133,7 @@ def run_level(level: Level, token: str, *, seconds: float, max_requests: int) ->
         thread.start()
     for thread in threads:
         thread.join()
-    level.seconds = time.monotonic() - began
+    level.seconds += time.monotonic() - began
 
 
 # --- the server -----------------------------------------------------------------------
@@ -227,7 +231,8 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 # --- the raw engine -------------------------------------------------------------------
 
 
-def _engine_loop(seconds: float, start: float, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _engine_worker(commands: Any, results: Any) -> None:
+    """Warm up, then for each command (seconds) count photos analysed; None ends."""
     sys.path.insert(0, str(ROOT))
     import cv2
 
@@ -237,32 +242,54 @@ def _engine_loop(seconds: float, start: float, out: multiprocessing.Queue) -> No
     cv2.setNumThreads(1)
     data = PHOTO.read_bytes()
     limits = {"max_bytes": 10 * 1024 * 1024, "max_pixels": 40_000_000}
-    decode(data, name=PHOTO.name, **limits)  # warm-up
     faces.find_faces(decode(data, name=PHOTO.name, **limits).rgb, scan_side=1024)
-    while time.time() < start:
-        time.sleep(0.01)
-    done = 0
-    while time.time() < start + seconds:
-        image = decode(data, name=PHOTO.name, **limits)
-        assert len(faces.find_faces(image.rgb, scan_side=1024)) == 1
-        done += 1
-    out.put(done)
+    results.put("ready")
+    while (command := commands.get()) is not None:
+        start, seconds = command
+        while time.time() < start:
+            time.sleep(0.005)
+        done = 0
+        while time.time() < start + seconds:
+            image = decode(data, name=PHOTO.name, **limits)
+            assert len(faces.find_faces(image.rgb, scan_side=1024)) == 1
+            done += 1
+        results.put(done)
 
 
-def engine_rate(processes: int, seconds: float) -> float:
-    """Photos per second of decode + detect + encode in ``processes`` processes at once."""
-    context = multiprocessing.get_context("spawn")
-    out = context.Queue()
-    start = time.time() + 15  # after every process has imported and warmed up
-    jobs = [
-        context.Process(target=_engine_loop, args=(seconds, start, out)) for _ in range(processes)
-    ]
-    for job in jobs:
-        job.start()
-    total = sum(out.get(timeout=seconds + 120) for _ in jobs)
-    for job in jobs:
-        job.join()
-    return total / seconds
+class Engine:
+    """``cores`` warm engine processes; ``run(n, seconds)`` uses the first n at once."""
+
+    def __init__(self, cores: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.commands = [context.Queue() for _ in range(cores)]
+        self.results = context.Queue()
+        self.jobs = [
+            context.Process(target=_engine_worker, args=(q, self.results), daemon=True)
+            for q in self.commands
+        ]
+        for job in self.jobs:
+            job.start()
+        for _ in self.jobs:
+            assert self.results.get(timeout=300) == "ready"
+        self.done: dict[int, tuple[int, float]] = {}
+
+    def run(self, processes: int, seconds: float) -> None:
+        start = time.time() + 0.2
+        for queue in self.commands[:processes]:
+            queue.put((start, seconds))
+        total = sum(self.results.get(timeout=seconds + 60) for _ in range(processes))
+        count, spent = self.done.get(processes, (0, 0.0))
+        self.done[processes] = (count + total, spent + seconds)
+
+    def rate(self, processes: int) -> float:
+        count, spent = self.done.get(processes, (0, 0.0))
+        return count / spent if spent else 0.0
+
+    def close(self) -> None:
+        for queue in self.commands:
+            queue.put(None)
+        for job in self.jobs:
+            job.join(timeout=10)
 
 
 # --- one stack ------------------------------------------------------------------------
@@ -300,62 +327,79 @@ def stack_env(stack: str, work: Path) -> dict[str, str]:
     return env
 
 
-def bench_stack(
-    stack: str, *, seconds: float, max_requests: int, engine: dict[int, float]
-) -> list[str]:
+def bench_stack(stack: str, *, seconds: float, rounds: int, max_requests: int) -> list[str]:
     work = Path(tempfile.mkdtemp(prefix=f"facerecog-load-{stack}-"))
     env = stack_env(stack, work)
     token = prepare(env, work)
-    lines = [f"{stack}: (logs in {work})"]
     cores = len(os.sched_getaffinity(0))
+    lines = [f"{stack}: (logs in {work})"]
+    servers = [
+        start_server(env, cores, work / "serve-all.log"),
+        start_server(
+            {**env, "RUN_ADDRESS": f"{HOST}:{PORT_ONE_WORKER}"}, 1, work / "serve-one.log"
+        ),
+    ]
+    engine = Engine(cores)
     try:
-        for workers, levels in ((cores, LEVELS), (1, (4,))):
-            server = start_server(env, workers, work / f"serve-{workers}.log")
-            try:
-                run_level(Level("warm-up", 2), token, seconds=3, max_requests=20)
-                for clients in levels:
-                    level = Level(f"{workers} worker(s), {clients:2d} clients", clients)
-                    run_level(level, token, seconds=seconds, max_requests=max_requests)
-                    level.rss_mb = worker_rss(server.pid)
-                    lines.append(level.line(engine.get(workers)))
-                    print(lines[-1], flush=True)
-                if workers == cores:
-                    level = Level(
-                        f"{workers} worker(s), {OVERLOAD_CLIENTS} clients", OVERLOAD_CLIENTS
-                    )
-                    run_level(level, token, seconds=seconds / 2, max_requests=max_requests)
-                    level.rss_mb = worker_rss(server.pid)
-                    lines.append(level.line(engine.get(workers)) + "  (overload)")
-                    print(lines[-1], flush=True)
-            finally:
-                stop_server(server)
+        for port in (PORT, PORT_ONE_WORKER):
+            run_level(Level("warm-up", 2), token, seconds=3, max_requests=20, port=port)
+        many = {n: Level(f"{cores} workers, {n:2d} clients", n) for n in LEVELS}
+        one = Level("1 worker,   4 clients", 4)
+        for _ in range(rounds):
+            engine.run(1, seconds)
+            engine.run(cores, seconds)
+            run_level(one, token, seconds=seconds, max_requests=max_requests, port=PORT_ONE_WORKER)
+            for level in many.values():
+                run_level(level, token, seconds=seconds, max_requests=max_requests)
+        for level in many.values():
+            level.rss_mb = worker_rss(servers[0].pid)
+        one.rss_mb = worker_rss(servers[1].pid)
+        overload = Level(f"{cores} workers, {OVERLOAD_CLIENTS} clients", OVERLOAD_CLIENTS)
+        run_level(overload, token, seconds=seconds * 2, max_requests=max_requests)
+        overload.rss_mb = worker_rss(servers[0].pid)
+        lines += [
+            f"  raw engine, 1 process:  {engine.rate(1):.1f} photos/s; "
+            f"{cores} processes: {engine.rate(cores):.1f} photos/s "
+            f"({engine.rate(cores) / max(engine.rate(1), 1e-9):.2f}x)",
+            *(level.line(engine.rate(cores)) for level in many.values()),
+            one.line(engine.rate(1)),
+            overload.line(engine.rate(cores)) + "  (overload)",
+        ]
+        best = max(level.ok / level.seconds for level in many.values())
+        lines.append(
+            f"  {cores} workers / 1 worker (best level / 4 clients): "
+            f"{best / max(one.ok / one.seconds, 1e-9):.2f}x"
+        )
     finally:
+        engine.close()
+        for server in servers:
+            stop_server(server)
         shutil.rmtree(work / "media", ignore_errors=True)
+    for line in lines:
+        print(line, flush=True)
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stacks", default="sqlite,postgres")
-    parser.add_argument("--seconds", type=float, default=20.0, help="per level")
-    parser.add_argument("--max-requests", type=int, default=3000, help="per level")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per window")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--max-requests", type=int, default=3000, help="per window")
     args = parser.parse_args()
+    # SIGTERM (timeout, Ctrl-C's cousin) still stops the servers it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     # Same thread pools as a gunicorn worker (facerecog_site/gunicorn_conf.py).
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = "1"
     cores = len(os.sched_getaffinity(0))
     print(f"photo {PHOTO.relative_to(FACES)}; {cores} cores; load average {os.getloadavg()}")
-    engine = {n: engine_rate(n, 10.0) for n in sorted({1, cores})}
-    for n, rate in engine.items():
-        print(f"raw engine (decode + detect + encode), {n} process(es): {rate:.1f} photos/s")
     report = []
     for stack in args.stacks.split(","):
         report += bench_stack(
-            stack, seconds=args.seconds, max_requests=args.max_requests, engine=engine
+            stack, seconds=args.seconds, rounds=args.rounds, max_requests=args.max_requests
         )
     print("\nsummary (ratio: server req/s / raw engine in as many processes as workers)")
-    for n, rate in engine.items():
-        print(f"  raw engine, {n} process(es): {rate:.1f} photos/s")
     print("\n".join(report))
     print(f"load average at the end {os.getloadavg()}")
 

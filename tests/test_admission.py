@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from recognition import loading
-from recognition.admission import analysis_slot
+from recognition.admission import Overloaded, analysis_slot
 from recognition.models import Identification
 from tests.api_support import token_client, upload, user_in
 from tests.recognition_support import cached_training, gallery, train_now
@@ -93,3 +93,29 @@ def test_the_identify_page_gets_503_with_retry_after(
     assert response["Retry-After"] == "1"
     assert "busy" in response.content.decode()
     assert Identification.objects.count() == 0
+
+
+def test_a_request_that_cannot_start_in_time_is_refused_at_once(settings, monkeypatch):
+    from recognition import admission
+
+    monkeypatch.setattr(admission, "_recent_seconds", None)
+    settings.FACE_IDENTIFY_CONCURRENCY = 1
+    settings.FACE_IDENTIFY_WAIT = 2
+    with analysis_slot():
+        time.sleep(0.6)  # one analysis: the recent analysis time is now 0.6 s
+
+    def queued() -> None:
+        with analysis_slot():
+            pass
+
+    with analysis_slot():
+        waiter = threading.Thread(target=queued)  # one request waits (expects ~0.6 s)
+        waiter.start()
+        time.sleep(0.1)
+        settings.FACE_IDENTIFY_WAIT = 1.0  # now two ahead x 0.6 s > 1 s
+        started = time.monotonic()
+        with pytest.raises(Overloaded), analysis_slot():
+            pass
+        assert time.monotonic() - started < 0.5  # refused without waiting
+    waiter.join(5)
+    assert not waiter.is_alive()  # the one that could make it in time did
