@@ -137,7 +137,10 @@ def test_a_person_deleted_while_training_never_gets_into_the_active_model(
         finished = model_train(model_id=retrain.pk)
     assert finished.is_active
     assert str(victim.pk) not in {str(e["person_id"]) for e in finished.label_map.values()}
-    assert len(list((media_root / "models").glob("*.npz"))) == 1  # the old one held them
+    # Only the new model and its index: the old ones held them.
+    assert sorted(p.name for p in (media_root / "models").glob("*.npz")) == sorted(
+        name.split("/")[1] for name in (finished.file, finished.metrics["search_index"])
+    )
 
 
 def test_erasure_redacts_audit_names_and_removes_model_files_holding_them(
@@ -154,6 +157,7 @@ def test_erasure_redacts_audit_names_and_removes_model_files_holding_them(
     active = train_now()
     assert {older.pk, active.pk} == set(TrainedModel.objects.values_list("pk", flat=True))
     older_file = older.file
+    older_index = older.metrics["search_index"]  # holds the person's embeddings too
     victim = gallery["Tom_Cruise"]
     probe = dev_photos("Tom_Cruise")[6]
     answer = face_identify(source=probe.read_bytes(), name=probe.name)
@@ -184,9 +188,12 @@ def test_erasure_redacts_audit_names_and_removes_model_files_holding_them(
         assert "Tom Cruise" not in names and None in names
         assert "Tom Cruise" not in str(model.metrics.get("per_person"))
     assert not (media_root / "models" / Path(older_file).name).exists()
+    assert not (media_root / older_index).exists()
     retrain = TrainedModel.objects.get(status=Status.QUEUED)
     with django_capture_on_commit_callbacks(execute=True):
         replaced = model_train(model_id=retrain.pk)
     active.refresh_from_db()
     assert replaced.is_active and active.file == ""  # now older: its file goes too
-    assert [p.name for p in (media_root / "models").iterdir()] == [replaced.file.split("/")[1]]
+    assert sorted(p.name for p in (media_root / "models").iterdir()) == sorted(
+        name.split("/")[1] for name in (replaced.file, replaced.metrics["search_index"])
+    )

@@ -11,13 +11,12 @@ deleted person: identification drops them); then its file goes too.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from people.models import Person
+from recognition.model_files import model_file_delete
 from recognition.models import Identification, TrainedModel
 
 ERASED_NOTE = (
@@ -110,8 +109,14 @@ def _redact_model(model: TrainedModel, person_id: int) -> None:
 
 
 def _erase_file(model: TrainedModel) -> None:
-    """Clear the row's file now, remove the file once the transaction commits."""
-    path = Path(settings.MEDIA_ROOT) / model.file
-    transaction.on_commit(lambda: path.unlink(missing_ok=True))
+    """Clear the row's file now, remove the file and its search index (which holds the
+    person's embeddings too) once the transaction commits."""
+    names = [model.file, (model.metrics or {}).get("search_index", "")]
+
+    def remove() -> None:
+        for name in names:
+            model_file_delete(name=name)
+
+    transaction.on_commit(remove)
     model.file = ""
     model.error = (f"{model.error} {ERASED_NOTE}" if model.error else ERASED_NOTE)[:5000]
