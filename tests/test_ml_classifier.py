@@ -77,8 +77,8 @@ def test_openset_calibrates_from_the_gallery_and_rejects_strangers():
     centres *= 0.45 / np.linalg.norm(centres, axis=1, keepdims=True)
     gallery = np.concatenate([c + rng.normal(0, 0.03, (5, 128)) for c in centres[:5]])
     labels = np.repeat(np.arange(5), 5)
-    calibration = openset.calibrate(gallery, labels)
-    assert calibration.samples == 25
+    calibration = openset.calibrate(gallery, labels, engine="dlib")
+    assert calibration.samples == 25 and calibration.engine == "dlib"
     assert calibration.genuine_mean < calibration.threshold < calibration.impostor_mean
     centroids = ml_classifier.class_centroids(gallery, labels, 5)
     probes = np.stack([centres[2] + rng.normal(0, 0.03, 128), centres[5]])
@@ -120,3 +120,17 @@ def test_schedule_sizes_batches_and_patience_to_the_gallery():
     assert (small.epochs, large.epochs, huge.epochs) == (200, 25, 10)  # a sample budget
     assert ml_classifier.schedule_for(10**7, epochs=200, patience=20).epochs == 10
     assert ml_classifier.schedule_for(8000, epochs=200, patience=3).patience == 3
+
+
+@pytest.mark.parametrize("engine", ["dlib", "opencv"])
+def test_openset_priors_are_per_engine_and_a_tiny_gallery_gets_them(engine):
+    rng = np.random.default_rng(5)
+    one_each = rng.normal(0, 0.1, (3, 128))
+    calibration = openset.calibrate(one_each, np.arange(3), engine=engine)
+    priors = openset.PRIORS[engine]
+    assert (calibration.threshold, calibration.ratio) == (priors.threshold, priors.ratio)
+    assert calibration.samples == 0 and calibration.engine == engine
+    # A stored calibration without an engine is from before engines existed: dlib.
+    legacy = openset.Calibration.from_dict({"threshold": 0.5, "ratio": 0.9})
+    assert legacy.engine == "dlib"
+    assert openset.Calibration.from_dict(calibration.as_dict()) == calibration

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from recognition import loading
 from recognition.ml import classifier as ml_classifier
+from recognition.ml import openset
 from recognition.models import TrainedModel
 from recognition.selectors import (
     gallery_stats,
@@ -42,7 +43,7 @@ def named(path):
 
 @pytest.mark.django_db
 def test_training_records_file_metrics_and_progress(
-    gallery, cached_training, dev_photos, media_root
+    gallery, cached_training, dev_photos, media_root, settings
 ):
     model = train_now()
     assert model.status == Status.SUCCEEDED and model.is_active and model.attempts == 1
@@ -64,7 +65,12 @@ def test_training_records_file_metrics_and_progress(
     # Progress ends full: planned epochs == epochs run (early stopping), at most 60.
     assert model.epochs == model.epoch <= 60 and metrics["train_seconds"] > 0
     calibration = metrics["calibration"]
-    assert 0.35 <= calibration["threshold"] <= 0.6 and 0.8 <= calibration["ratio"] <= 0.95
+    priors = openset.PRIORS[calibration["engine"]]
+    assert calibration["engine"] == settings.FACE_ENGINE
+    low, high = priors.threshold_bounds
+    assert low <= calibration["threshold"] <= high
+    low, high = priors.ratio_bounds
+    assert low <= calibration["ratio"] <= high
     assert not model_is_stale(model=model)
     enroll("Kim Other", dev_photos("Lindsay_Davenport")[:2])
     assert model_is_stale(model=model)

@@ -1,5 +1,7 @@
 """TensorFlow must not load at start-up: django-q2 forks its workers, and a worker
-forked from a parent in which Keras had run hangs (measured: no result in 120 s)."""
+forked from a parent in which Keras had run hangs (measured: no result in 120 s).
+Nor the face engines (dlib's ~100 MB of models, OpenCV's DNN and its thread pool):
+they load in the process that first looks at a face."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ get_resolver().url_patterns  # every urls, views, API and admin module
 from django.contrib import admin
 admin.autodiscover()
 import recognition.tasks, recognition.loading, recognition.services.identify
-loaded = sorted(name for name in ("tensorflow", "keras", "face_recognition", "dlib")
+loaded = sorted(name for name in ("tensorflow", "keras", "face_recognition", "dlib", "cv2")
                 if name in sys.modules)
 print(",".join(loaded))
 """

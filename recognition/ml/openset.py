@@ -19,16 +19,31 @@ over the enrolled embeddings. For each embedding, its distance to its own person
 centroid computed without it is a *genuine* sample; its distance to the nearest other
 person's centroid is an *impostor* sample (what a stranger looks like to this gallery).
 
-    threshold = min(mean_g + 2.2 sd_g, mean_i - 2 sd_i)
-    ratio     = 99th percentile of genuine/impostor (per embedding) + 0.05
+    threshold = min(mean_g + Zg sd_g, mean_i - Zi sd_i)
+    ratio     = 99th percentile of genuine/impostor (per embedding) + slack
 
-each shrunk towards a prior (threshold 0.48, ratio 0.90, worth PRIOR_WEIGHT samples)
-so a tiny gallery gets sensible values, and clipped to safe bounds. The priors are the
-values this rule gives on LFW-like galleries of dlib embeddings.
+each shrunk towards the engine's prior (worth ``weight`` samples) so a tiny gallery gets
+sensible values, and clipped to the engine's bounds. Distances live in each engine's own
+vector space, so every value is per engine (``PRIORS``); the priors are the median of
+what the rule measures on galleries of dev/ (``bench/openset.py``: 60 galleries of 8-15
+people with 3-5 random photos each, the other people's photos as strangers; the
+geometric rule alone, the CNN left out):
 
-Measured on ../shared/faces/dev (the geometric rule alone; 30 galleries of 8-15 people
-with 3-5 photos each, the other people as strangers): known faces named correctly
-98.6-100%, never named wrongly, strangers rejected 95.5-100%. See bench/accuracy.py.
+- ``dlib`` (face_recognition vectors, norm ~1.5): Zg 2.2, Zi 2.0, slack 0.05, prior
+  threshold 0.48 and ratio 0.90 worth 20 samples (measured medians 0.50 and 0.93).
+  Known faces named right 97.4% on average (90.3% in the worst gallery), never wrongly;
+  strangers rejected 99.0% (worst 94.7%).
+- ``opencv`` (SFace unit vectors; same-person photos sit ~0.67 from their centroid,
+  other people ~1.13): Zg 3.0, Zi 2.5, slack 0.10, prior threshold 0.95 and ratio 0.90
+  (measured medians 0.97 and 0.92) worth 200 samples: across galleries the measured
+  SFace threshold stays within 0.85-1.03, while a small gallery's own estimate of its
+  spread is noisy, so the prior deserves the larger weight. Known faces named right
+  99.4% (worst 96.2%), never wrongly; strangers rejected 99.7% (worst 96.5%). With
+  dlib's z-values SFace named only 97.2% of known faces right: its genuine spread is
+  wider relative to the gap than dlib's, and the gap itself is larger.
+
+A calibration records its engine; one without (models trained before engines existed)
+is a dlib one.
 """
 
 from __future__ import annotations
@@ -40,17 +55,44 @@ import numpy as np
 
 from recognition.ml.search import squared_distances
 
-PRIOR_THRESHOLD = 0.48
-PRIOR_RATIO = 0.90
-PRIOR_WEIGHT = 20.0
-THRESHOLD_BOUNDS = (0.35, 0.60)
-RATIO_BOUNDS = (0.80, 0.95)
-GENUINE_Z = 2.2
-IMPOSTOR_Z = 2.0
 RATIO_QUANTILE = 0.99
-RATIO_SLACK = 0.05
 MIN_AGREEMENT = 0.05
 LOO_CHUNK = 1024
+
+
+@dataclass(frozen=True)
+class Priors:
+    """One engine's calibration rule: its z-values and slack, where it starts, its bounds."""
+
+    threshold: float
+    ratio: float
+    threshold_bounds: tuple[float, float]
+    ratio_bounds: tuple[float, float]
+    genuine_z: float = 2.2
+    impostor_z: float = 2.0
+    ratio_slack: float = 0.05
+    weight: float = 20.0  # how many gallery samples the prior is worth
+
+
+# Distances depend on the engine's vector space, so each engine has its own rule values
+# (measured by bench/openset.py; see the module docstring).
+PRIORS = {
+    "dlib": Priors(
+        threshold=0.48, ratio=0.90, threshold_bounds=(0.35, 0.60), ratio_bounds=(0.80, 0.95)
+    ),
+    "opencv": Priors(
+        threshold=0.95,
+        ratio=0.90,
+        threshold_bounds=(0.85, 1.05),
+        ratio_bounds=(0.80, 0.95),
+        genuine_z=3.0,
+        impostor_z=2.5,
+        ratio_slack=0.10,
+        weight=200.0,
+    ),
+}
+# The models trained before engines existed were all dlib ones.
+LEGACY_ENGINE = "dlib"
 
 
 @dataclass(frozen=True)
@@ -63,6 +105,7 @@ class Calibration:
     impostor_mean: float | None = None
     impostor_sd: float | None = None
     method: str = "loo-centroid-v1"
+    engine: str = LEGACY_ENGINE
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,27 +152,60 @@ def leave_one_out(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarra
     return genuine, impostor
 
 
-def calibrate(embeddings: np.ndarray, labels: np.ndarray) -> Calibration:
-    """Thresholds for :func:`decide` from the enrolled gallery (see module docstring)."""
+@dataclass(frozen=True)
+class Measured:
+    """The rule's values measured on a gallery alone (no prior), with their inputs."""
+
+    threshold: float
+    ratio: float
+    samples: int
+    genuine_mean: float
+    genuine_sd: float
+    impostor_mean: float
+    impostor_sd: float
+
+
+def measure(embeddings: np.ndarray, labels: np.ndarray, *, engine: str) -> Measured | None:
+    """Threshold and ratio the gallery alone gives (None with fewer than 2 samples)."""
+    priors = PRIORS[engine]
     genuine, impostor = leave_one_out(embeddings, labels)
     n = len(genuine)
     if n < 2:
-        return Calibration(threshold=PRIOR_THRESHOLD, ratio=PRIOR_RATIO, samples=n)
+        return None
     g_mean, g_sd = float(genuine.mean()), float(genuine.std(ddof=1))
     i_mean, i_sd = float(impostor.mean()), float(impostor.std(ddof=1))
-    measured = min(g_mean + GENUINE_Z * g_sd, i_mean - IMPOSTOR_Z * i_sd)
-    measured_ratio = float(np.quantile(genuine / impostor, RATIO_QUANTILE)) + RATIO_SLACK
-    weight = n / (n + PRIOR_WEIGHT)
-    threshold = weight * measured + (1 - weight) * PRIOR_THRESHOLD
-    ratio = weight * measured_ratio + (1 - weight) * PRIOR_RATIO
-    return Calibration(
-        threshold=round(float(np.clip(threshold, *THRESHOLD_BOUNDS)), 4),
-        ratio=round(float(np.clip(ratio, *RATIO_BOUNDS)), 4),
+    return Measured(
+        threshold=min(g_mean + priors.genuine_z * g_sd, i_mean - priors.impostor_z * i_sd),
+        ratio=float(np.quantile(genuine / impostor, RATIO_QUANTILE)) + priors.ratio_slack,
         samples=n,
-        genuine_mean=round(g_mean, 4),
-        genuine_sd=round(g_sd, 4),
-        impostor_mean=round(i_mean, 4),
-        impostor_sd=round(i_sd, 4),
+        genuine_mean=g_mean,
+        genuine_sd=g_sd,
+        impostor_mean=i_mean,
+        impostor_sd=i_sd,
+    )
+
+
+def calibrate(embeddings: np.ndarray, labels: np.ndarray, *, engine: str) -> Calibration:
+    """Thresholds for :func:`decide` from a gallery of ``engine``'s embeddings."""
+    priors = PRIORS[engine]
+    measured = measure(embeddings, labels, engine=engine)
+    if measured is None:
+        samples = len(leave_one_out(embeddings, labels)[0])
+        return Calibration(
+            threshold=priors.threshold, ratio=priors.ratio, samples=samples, engine=engine
+        )
+    weight = measured.samples / (measured.samples + priors.weight)
+    threshold = weight * measured.threshold + (1 - weight) * priors.threshold
+    ratio = weight * measured.ratio + (1 - weight) * priors.ratio
+    return Calibration(
+        threshold=round(float(np.clip(threshold, *priors.threshold_bounds)), 4),
+        ratio=round(float(np.clip(ratio, *priors.ratio_bounds)), 4),
+        samples=measured.samples,
+        genuine_mean=round(measured.genuine_mean, 4),
+        genuine_sd=round(measured.genuine_sd, 4),
+        impostor_mean=round(measured.impostor_mean, 4),
+        impostor_sd=round(measured.impostor_sd, 4),
+        engine=engine,
     )
 
 

@@ -237,7 +237,9 @@ def _train_and_activate(model: TrainedModel) -> TrainedModel:
             patience=settings.FACE_TRAIN_PATIENCE,
             progress=_progress_writer(model.pk),
         )
-        calibration = openset.calibrate(gallery.embeddings, gallery.labels)
+        calibration = openset.calibrate(
+            gallery.embeddings, gallery.labels, engine=settings.FACE_ENGINE
+        )
         stem = f"{MODELS_DIR}/model-{model.pk}-{uuid.uuid4().hex[:8]}"
         relative = model_file_write(name=f"{stem}.npz", data=ml_classifier.dumps(result.classifier))
         written.append(relative)
