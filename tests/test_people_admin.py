@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from people.models import FaceImage, Person
 from people.services import person_create
+from recognition.analysis import Limits
 from recognition.models import Embedding
 from recognition.services.enroll import face_image_enroll
 from tests.conftest import media_files
@@ -111,7 +112,7 @@ def test_change_page_shows_thumbnails_and_read_only_embeddings(admin_client, dev
     page = admin_client.get(reverse("admin:people_person_change", args=[person.pk]))
     html = page.content.decode()
     assert reverse("people:face_thumbnail", args=[face.pk]) in html
-    assert "128 x float32, dlib_resnet_v1/5pt" in html
+    assert f"128 x float32, {Limits.from_settings().face_engine().version}" in html
     assert 'name="faces-0-embedding' not in html  # shown, not editable
     thumbnail = admin_client.get(reverse("people:face_thumbnail", args=[face.pk]))
     assert thumbnail.status_code == 200
