@@ -37,6 +37,9 @@ test: install-dev
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-heif-enc.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
+	# face_recognition (dlib) stays a supported engine: enroll, train, identify and
+	# reembed tests run again on it.
+	FACE_ENGINE=dlib $(BIN)/pytest -m engine_dlib $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -15,8 +16,9 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
 from recognition import gallery_admin  # noqa: F401  (registers Person with the admin)
-from recognition.models import Embedding, Identification, TrainedModel
+from recognition.models import Embedding, Identification, ReembedJob, TrainedModel
 from recognition.services.activation import ModelNotActivatable, model_activate
+from recognition.services.reembed import reembed_request
 from recognition.services.train import model_train_request
 
 
@@ -37,6 +39,7 @@ class TrainedModelAdmin(ReadOnlyAdmin):
         "id",
         "status",
         "is_active",
+        "engine",
         "progress",
         "accuracy",
         "people_count",
@@ -103,11 +106,79 @@ class TrainedModelAdmin(ReadOnlyAdmin):
         return super().changelist_view(request, extra_context)
 
 
+@admin.register(ReembedJob)
+class ReembedJobAdmin(ReadOnlyAdmin):
+    """Re-embedding jobs with their progress, and the button that starts one."""
+
+    list_display = (
+        "id",
+        "status",
+        "engine",
+        "progress_text",
+        "reembedded",
+        "unusable_count",
+        "requested_at",
+        "finished_at",
+        "trained_model",
+    )
+    list_filter = ("status", "engine")
+    readonly_fields = [
+        *[f.name for f in ReembedJob._meta.fields if f.name != "unusable"],
+        "unusable_photos",
+    ]
+
+    @admin.display(description="progress")
+    def progress_text(self, obj: ReembedJob) -> str:
+        return f"{obj.done} of {obj.total} photos" if obj.total else "-"
+
+    @admin.display(description="no usable face")
+    def unusable_count(self, obj: ReembedJob) -> int:
+        return len(obj.unusable or [])
+
+    @admin.display(description="photos without a usable face")
+    def unusable_photos(self, obj: ReembedJob) -> str:
+        lines = [
+            f"{photo['file']} ({photo['person']}, photo #{photo['face_image_id']}): "
+            f"{photo['detail']}"
+            for photo in obj.unusable or []
+        ]
+        return "\n".join(lines) or "-"
+
+    def has_run_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("recognition.run_reembedjob")
+
+    def get_urls(self) -> list[URLPattern]:
+        run = self.admin_site.admin_view(require_POST(self.run_view))
+        return [path("run/", run, name="recognition_reembedjob_run"), *super().get_urls()]
+
+    def run_view(self, request: HttpRequest) -> HttpResponse:
+        """The "Re-embed every photo" button: queue the job (or show the one going)."""
+        if not self.has_run_permission(request):
+            self.message_user(request, "You may not re-embed photos.", messages.ERROR)
+        else:
+            job = reembed_request(requested_by=request.user)
+            self.message_user(
+                request,
+                f"Re-embedding job #{job.pk} ({job.engine}) is {job.status}: "
+                f"{job.done} of {job.total} photos.",
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(reverse("admin:recognition_reembedjob_changelist"))
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "can_run": self.has_run_permission(request),
+            "face_engine": settings.FACE_ENGINE,
+        }
+        return super().changelist_view(request, extra_context)
+
+
 @admin.register(Embedding)
 class EmbeddingAdmin(ReadOnlyAdmin):
-    list_display = ("id", "face_image", "encoder", "created_at")
+    list_display = ("id", "face_image", "engine", "engine_version", "created_at")
     list_select_related = ("face_image__person",)
-    readonly_fields = ("face_image", "encoder", "created_at")
+    readonly_fields = ("face_image", "engine", "engine_version", "created_at")
     exclude = ("data",)
 
 

@@ -89,9 +89,15 @@ class EnrollmentAnalysis:
     engine: str
     engine_version: str
 
-    @property
-    def encoder(self) -> str:
-        return self.engine_version
+
+@dataclass(frozen=True)
+class SubjectFace:
+    """The subject of a photo: its box (original pixels) and float32 (128,) embedding."""
+
+    box: Box
+    embedding: np.ndarray
+    engine: str
+    engine_version: str
 
 
 def analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> EnrollmentAnalysis:
@@ -103,6 +109,27 @@ def analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> EnrollmentA
 def _analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> EnrollmentAnalysis:
     engine = limits.face_engine()
     image = limits.decode(data, name=name)
+    subject = find_subject(image, name=name, limits=limits, engine=engine)
+    return EnrollmentAnalysis(
+        sha256=image.sha256,
+        width=image.width,
+        height=image.height,
+        box=subject.box,
+        embedding=subject.embedding,
+        jpeg=encode_jpeg(image.rgb),
+        engine=subject.engine,
+        engine_version=subject.engine_version,
+    )
+
+
+def find_subject(
+    image: DecodedImage, *, name: str, limits: Limits, engine: FaceEngine | None = None
+) -> SubjectFace:
+    """The enrollment rules on a decoded photo: one clear subject face, large enough.
+
+    Raises PhotoRejected (no_face, multiple_faces, face_too_small).
+    """
+    engine = engine or limits.face_engine()
     detections = engine.detect(image.rgb, scan_side=limits.scan_side or None)
     boxes = [face.box for face in detections]
     if not boxes:
@@ -129,15 +156,8 @@ def _analyze_enrollment(data: bytes, *, name: str, limits: Limits) -> Enrollment
             boxes=[box],
         )
     embedding = engine.embed(image.rgb, [detections[choice.subject]])[0]
-    return EnrollmentAnalysis(
-        sha256=image.sha256,
-        width=image.width,
-        height=image.height,
-        box=box,
-        embedding=embedding,
-        jpeg=encode_jpeg(image.rgb),
-        engine=engine.name,
-        engine_version=engine.version,
+    return SubjectFace(
+        box=box, embedding=embedding, engine=engine.name, engine_version=engine.version
     )
 
 

@@ -19,7 +19,7 @@ class Answer(Protocol):
     @property
     def name(self) -> str | None: ...
     @property
-    def confidence(self) -> float: ...
+    def confidence(self) -> float | None: ...
 
 
 MIN_SIDE = 640  # small photos are enlarged for display so labels stay readable
@@ -44,7 +44,7 @@ def annotate_jpeg(rgb: np.ndarray, faces: Sequence[Answer]) -> bytes:
         top, right, bottom, left = (value * factor for value in face.box)
         colour = KNOWN if face.name else UNKNOWN
         cv2.rectangle(canvas, (left, top), (right, bottom), colour, thickness)
-        label = f"{face.name} {face.confidence:.0%}" if face.name else "unknown"
+        label = f"{face.name} {face.confidence or 0:.0%}" if face.name else "unknown"
         # Hershey fonts are ASCII-only; other characters would print as "?".
         label = label.encode("ascii", "replace").decode()
         _draw_label(canvas, label, (top, right, bottom, left), colour, thickness)

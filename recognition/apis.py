@@ -121,8 +121,8 @@ class IdentifyApi(APIView):
         tags=["identify"],
         summary="Who is in this photo? (multipart field `image`)",
         description=(
-            "Every face found gets a box and either a person or null (unknown), with a "
-            "confidence and the distance to the nearest enrolled face. A photo without "
+            "Every face found gets a box and either a person with a confidence, or null "
+            "(unknown, confidence null), and the distance it was judged on. A photo without "
             "faces answers `faces: []`. Each call is recorded in the audit trail."
         ),
         request={"multipart/form-data": IdentifyRequestSerializer},

@@ -69,7 +69,7 @@ class FaceImageInline(admin.TabularInline):
         if embedding is None:
             return "none"
         vector = embedding.vector()
-        return f"{vector.shape[0]} x {vector.dtype}, {embedding.encoder}"
+        return f"{vector.shape[0]} x {vector.dtype}, {embedding.engine} {embedding.engine_version}"
 
 
 class FaceImageUploadInline(admin.TabularInline):

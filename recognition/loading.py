@@ -43,6 +43,8 @@ class LoadedModel:
     classifier: ml_classifier.Classifier
     calibration: Calibration
     person_ids: np.ndarray  # int64 (n_classes,): output index -> person id
+    engine: str  # the face engine of the embeddings it was trained on
+    engine_version: str
 
 
 _lock = threading.Lock()
@@ -73,7 +75,11 @@ def load_model(record: TrainedModel) -> LoadedModel:
     if not calibration_data:
         raise ModelLoadError(f"model #{record.pk} has no open-set calibration; train a new one")
     calibration = Calibration.from_dict(calibration_data)
-    return LoadedModel(record, classifier, calibration, person_ids)
+    # Models trained before engines were recorded are dlib ones (migration 0003).
+    engine = record.engine or calibration.engine
+    return LoadedModel(
+        record, classifier, calibration, person_ids, engine, record.engine_version or ""
+    )
 
 
 def active_model() -> LoadedModel:

@@ -17,13 +17,17 @@ class Embedding(models.Model):
     face_image = models.OneToOneField(FaceImage, on_delete=models.CASCADE, related_name="embedding")
     # 128 little-endian float32 values, 512 bytes: compact and exact.
     data = models.BinaryField()
-    encoder = models.CharField(
-        max_length=100, help_text="Which encoder produced the vector (model and version)."
+    # Vectors of different engines (or versions) live in different spaces and must never
+    # be compared: training refuses a gallery that mixes them (see `manage.py reembed`).
+    engine = models.CharField(max_length=20, help_text="Face engine: opencv or dlib.")
+    engine_version = models.CharField(
+        max_length=100, help_text="Which models of the engine produced the vector."
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["engine", "engine_version"])]
 
     def __str__(self) -> str:
         return f"embedding of {self.face_image}"
@@ -76,6 +80,9 @@ class TrainedModel(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     is_active = models.BooleanField(default=False)
+    # The engine of the embeddings it was trained on; identification embeds with it.
+    engine = models.CharField(max_length=20, blank=True)
+    engine_version = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-id"]
@@ -122,6 +129,61 @@ class TrainedModel(models.Model):
         return float(value) if value is not None else None
 
 
+class ReembedJob(models.Model):
+    """Re-embedding every stored photo with one engine (``manage.py reembed``, the button).
+
+    Progress is the photos done; each photo is committed on its own, so a job resumed
+    after a killed worker (or a new request) continues where the data stands.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    engine = models.CharField(max_length=20)
+    engine_version = models.CharField(max_length=100, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0, help_text="Photos to re-embed.")
+    done = models.PositiveIntegerField(default=0, help_text="Photos handled so far.")
+    reembedded = models.PositiveIntegerField(default=0)
+    # [{"face_image_id", "person_id", "person", "file", "code", "detail"}]: photos the
+    # engine finds no usable face in (kept, without an embedding, until re-embedded).
+    unusable = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    trained_model = models.ForeignKey(
+        TrainedModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        permissions = [("run_reembedjob", "Can re-embed every photo with another engine")]
+
+    def __str__(self) -> str:
+        return f"re-embedding #{self.pk} with {self.engine} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.SUCCEEDED, self.Status.FAILED}
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.done / self.total) if self.total else float(self.is_finished)
+
+
 class Identification(models.Model):
     """One answered identification request: who asked, what was answered.
 
@@ -147,7 +209,7 @@ class Identification(models.Model):
     face_count = models.PositiveIntegerField(default=0)
     known_count = models.PositiveIntegerField(default=0)
     # [{"box": [t, r, b, l], "person_id": int|None, "name": str|None,
-    #   "confidence": float, "distance": float}]
+    #   "confidence": float|None (None when unknown), "distance": float}]
     results = models.JSONField(default=list, blank=True)
     people = models.ManyToManyField(Person, blank=True, related_name="+")
 

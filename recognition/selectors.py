@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Count, QuerySet
 
 from people.models import FaceImage, Person
 from recognition.ml.faces import EMBEDDING_DIM
@@ -18,13 +19,20 @@ from recognition.models import Embedding, Identification, TrainedModel
 @dataclass(frozen=True)
 class Gallery:
     """Enrolled embeddings: ``embeddings`` float32 (n, 128), ``labels`` int64 (n,),
-    ``photo_ids`` int64 (n,): the FaceImage each embedding was computed from."""
+    ``photo_ids`` int64 (n,): the FaceImage each embedding was computed from.
+
+    ``spaces``: (engine, version, count) of the embeddings, most common first; a usable
+    gallery has one, whose engine and version are ``engine`` / ``engine_version``.
+    """
 
     embeddings: np.ndarray
     labels: np.ndarray
     label_map: dict[str, dict[str, Any]]
     fingerprint: str
     photo_ids: np.ndarray
+    spaces: list[tuple[str, str, int]]
+    engine: str
+    engine_version: str
 
 
 def gallery_fingerprint(embedding_ids: list[int]) -> str:
@@ -38,8 +46,23 @@ def gallery_fingerprint_current() -> str:
     return gallery_fingerprint(list(Embedding.objects.values_list("id", flat=True)))
 
 
+def gallery_spaces() -> list[tuple[str, str, int]]:
+    """(engine, version, count) of the stored embeddings, most common first."""
+    rows = (
+        Embedding.objects.values_list("engine", "engine_version")
+        .annotate(count=Count("id"))
+        .order_by("-count", "engine", "engine_version")
+    )
+    return [(engine, version, count) for engine, version, count in rows]
+
+
 def gallery_load() -> Gallery:
-    """Every enrolled embedding, one class per person (ordered by person id)."""
+    """Every enrolled embedding, one class per person (ordered by person id).
+
+    The engine is FACE_ENGINE's when the gallery is empty.
+    """
+    spaces = gallery_spaces()
+    engine, version = (spaces[0][0], spaces[0][1]) if spaces else (settings.FACE_ENGINE, "")
     rows = Embedding.objects.order_by("face_image__person_id", "id").values_list(
         "id", "data", "face_image__person_id", "face_image__person__name", "face_image_id"
     )
@@ -58,6 +81,9 @@ def gallery_load() -> Gallery:
         label_map={str(i): {"person_id": p, "name": names[p]} for i, p in enumerate(order)},
         fingerprint=gallery_fingerprint(ids),
         photo_ids=np.array(photo_ids, dtype=np.int64),
+        spaces=spaces,
+        engine=engine,
+        engine_version=version,
     )
 
 

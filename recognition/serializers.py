@@ -79,7 +79,10 @@ class FaceAnswerSerializer(serializers.Serializer):
     )
     person = serializers.CharField(allow_null=True, help_text="Name, or null for unknown.")
     person_id = serializers.IntegerField(allow_null=True)
-    confidence = serializers.FloatField()
+    confidence = serializers.FloatField(
+        allow_null=True,
+        help_text="The model's probability for the person named; null for an unknown face.",
+    )
     distance = serializers.FloatField()
 
 

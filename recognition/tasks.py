@@ -25,13 +25,27 @@ def train_model(model_id: int) -> str:
     return f"{model.status}"
 
 
+def reembed_photos(job_id: int) -> str:
+    """Run re-embedding job ``job_id`` (then queue a training); recorded on its row."""
+    from recognition.services.reembed import ReembedError, reembed_run
+
+    try:
+        job = reembed_run(job_id=job_id)
+    except ReembedError as exc:
+        logger.warning("re-embedding job #%s failed: %s", job_id, exc)
+        return f"failed: {exc}"
+    return f"{job.status}: {job.reembedded} re-embedded, {len(job.unusable)} unusable"
+
+
 def fail_stale_trainings() -> int:
     """Scheduled every few minutes (migration 0002): end jobs whose worker died.
 
     With the Redis broker a task lost with its worker is never re-delivered, so without
     this its TrainedModel row would say "running" until someone asked for a training.
+    Re-embedding jobs are swept too (a new request then continues their work).
     """
     # Lazy, like train_model's import: keep this module free of imports at start-up.
+    from recognition.services.reembed import reembeds_fail_stale
     from recognition.services.train import models_fail_stale
 
-    return models_fail_stale()
+    return models_fail_stale() + reembeds_fail_stale()

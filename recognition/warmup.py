@@ -33,6 +33,9 @@ def warm_up(*, compute_threads: int, log: Callable[..., None]) -> None:
     faces.find_faces(np.zeros((64, 64, 3), dtype=np.uint8), engine=engine, scan_side=64)
     try:
         loaded = active_model()
+        if loaded.engine != engine.name:  # identification embeds with the model's engine
+            Limits.from_settings(engine=loaded.engine).face_engine()
+            cv2.setNumThreads(compute_threads)
         log("worker ready: face engine and model #%s loaded", loaded.record.pk)
     except NoActiveModel as exc:
         log("worker ready: face engine loaded; no model yet (%s)", exc)

@@ -1,6 +1,6 @@
 """Shared helpers for training/identification tests: real photos, analysed once per session.
 
-Enrolling analyses each photo with dlib (~0.1-1 s); the analyses are cached for the
+Enrolling analyses each photo with the face engine (~0.02-1 s); the analyses are cached for the
 session and stored per test through the real storing service. Trainings are memoised on
 their exact inputs (the trainer is a pure, seeded function), so tests that only need *a*
 trained model of a gallery already trained by another test do not train again.
@@ -24,17 +24,17 @@ from recognition.models import TrainedModel
 from recognition.services.enroll import face_image_store
 from recognition.services.train import model_train, model_train_request
 
-_analyses: dict[Path, EnrollmentAnalysis] = {}
+_analyses: dict[tuple[Path, str], EnrollmentAnalysis] = {}
 _trainings: dict[str, ml_classifier.TrainResult] = {}
 _real_train = ml_classifier.train
 
 
 def analysis_of(path: Path) -> EnrollmentAnalysis:
-    if path not in _analyses:
-        _analyses[path] = analyze_enrollment(
-            path.read_bytes(), name=path.name, limits=Limits.from_settings()
-        )
-    return _analyses[path]
+    limits = Limits.from_settings()
+    key = (path, limits.engine)  # tests may switch FACE_ENGINE
+    if key not in _analyses:
+        _analyses[key] = analyze_enrollment(path.read_bytes(), name=path.name, limits=limits)
+    return _analyses[key]
 
 
 def enroll(name: str, photos: list[Path]) -> Person:

@@ -88,6 +88,8 @@ def test_enroll_train_identify_audit_and_delete_over_http(
     ).json()
     assert [f["person"] for f in stranger["faces"]] == [None]
     assert stranger["faces"][0]["person_id"] is None
+    # Unknown: no confidence (it would be the rejected candidate's), but the distance.
+    assert stranger["faces"][0]["confidence"] is None and stranger["faces"][0]["distance"] > 0
 
     # A threshold override of 0 turns everyone into "unknown".
     strict = api.post("/api/identify/", {"image": upload(probe), "threshold": "0"}).json()

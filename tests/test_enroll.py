@@ -18,7 +18,8 @@ from recognition.services.enroll import face_image_enroll
 from tests.conftest import media_files
 from tests.imagefiles import encode, png_declaring, rgb_of
 
-pytestmark = pytest.mark.django_db
+# Enrollment rules on each engine: `make test` runs this module with FACE_ENGINE=dlib too.
+pytestmark = [pytest.mark.django_db, pytest.mark.engine_dlib]
 
 # Two JPEG encodings of one photo embed this close: 0.1 for dlib, and for opencv the same
 # share of its same/other-person equal-error distance on dev/ pairs (dlib 0.62, SFace
@@ -55,7 +56,10 @@ def test_three_people_three_photos_each_give_nine_embeddings(dev_photos, media_r
         assert vector.dtype == np.float32 and vector.shape == (128,)
         assert np.isfinite(vector).all() and np.linalg.norm(vector) > 0.1
     engine = Limits.from_settings().face_engine()
-    assert all(e.encoder == engine.version for e in Embedding.objects.all())
+    assert all(
+        (e.engine, e.engine_version) == (engine.name, engine.version)
+        for e in Embedding.objects.all()
+    )
     if engine.name == "opencv":  # SFace vectors are stored unit-length
         assert all(abs(np.linalg.norm(vector) - 1.0) < 1e-5 for vector in vectors)
     assert len(list(media_root.rglob("*.jpg"))) == 9

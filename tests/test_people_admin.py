@@ -112,7 +112,8 @@ def test_change_page_shows_thumbnails_and_read_only_embeddings(admin_client, dev
     page = admin_client.get(reverse("admin:people_person_change", args=[person.pk]))
     html = page.content.decode()
     assert reverse("people:face_thumbnail", args=[face.pk]) in html
-    assert f"128 x float32, {Limits.from_settings().face_engine().version}" in html
+    engine = Limits.from_settings().face_engine()
+    assert f"128 x float32, {engine.name} {engine.version}" in html
     assert 'name="faces-0-embedding' not in html  # shown, not editable
     thumbnail = admin_client.get(reverse("people:face_thumbnail", args=[face.pk]))
     assert thumbnail.status_code == 200

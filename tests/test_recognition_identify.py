@@ -29,6 +29,7 @@ from tests.recognition_support import (
 )
 
 __all__ = ["cached_training", "gallery"]  # fixtures used below
+pytestmark = pytest.mark.engine_dlib  # `make test` runs these with FACE_ENGINE=dlib too
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +64,8 @@ def test_unseen_photos_are_named_and_a_stranger_is_unknown(
         result = identify_path(photo)
         assert len(result.faces) == 1
         assert result.faces[0].name is None and result.faces[0].person_id is None
-        assert result.faces[0].distance > 0
+        assert result.faces[0].distance > 0 and result.faces[0].confidence is None
+        assert result.record.results[0]["confidence"] is None
     record = Identification.objects.filter(channel="web").first()
     assert record.user == user and record.model_id == model.pk
     assert record.face_count == 1 and record.known_count == 1

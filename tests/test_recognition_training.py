@@ -26,6 +26,7 @@ from recognition.services.train import TrainingError, model_train, model_train_r
 from tests.recognition_support import cached_training, enroll, gallery, train_now
 
 __all__ = ["cached_training", "gallery"]
+pytestmark = pytest.mark.engine_dlib  # `make test` runs these with FACE_ENGINE=dlib too
 Status = TrainedModel.Status
 
 

@@ -190,7 +190,8 @@ def _store(
             Embedding.objects.create(
                 face_image=face,
                 data=Embedding.pack(analysis.embedding),
-                encoder=analysis.encoder,
+                engine=analysis.engine,
+                engine_version=analysis.engine_version,
             )
             written = default_storage.save(stored_name, ContentFile(analysis.jpeg))
             if written != stored_name:

@@ -14,8 +14,9 @@ from people.models import Person
 from recognition.admission import analysis_slot
 from recognition.analysis import Limits, analyze_all_faces
 from recognition.annotate import annotate_jpeg
-from recognition.loading import ModelLoadError, NoActiveModel, active_model
+from recognition.loading import LoadedModel, ModelLoadError, NoActiveModel, active_model
 from recognition.ml import openset
+from recognition.ml.engine import EngineUnavailable
 from recognition.ml.faces import Box
 from recognition.models import Identification, TrainedModel
 from recognition.services.enroll import read_limited
@@ -34,7 +35,7 @@ class FaceAnswer:
     box: Box  # original pixels
     person_id: int | None
     name: str | None  # None = unknown
-    confidence: float
+    confidence: float | None  # the CNN's probability for the person named; None if unknown
     distance: float
 
     def as_dict(self) -> dict[str, Any]:
@@ -83,8 +84,11 @@ def face_identify(
     is the site-wide override).
     """
     loaded = active_model()  # before decoding: no model, no work
-    limits = Limits.from_settings()
+    # Faces are embedded with the engine the model was trained on, whatever FACE_ENGINE
+    # says now: vectors of another engine would be compared with the wrong centroids.
+    limits = Limits.from_settings(engine=loaded.engine)
     data = read_limited(source, name=name, max_bytes=limits.max_bytes)
+    _check_engine(loaded, limits)
     with analysis_slot():  # bounded wait for a core, else Overloaded (503)
         image, found = analyze_all_faces(data, name=name, limits=limits)
     found = sorted(found, key=lambda face: face.box[3])
@@ -115,7 +119,7 @@ def face_identify(
                     box=face.box,
                     person_id=person_id,
                     name=live.get(person_id) if person_id is not None else None,
-                    confidence=round(decision.confidence, 4),
+                    confidence=round(decision.confidence, 4) if person_id is not None else None,
                     distance=round(decision.distance, 4),
                 )
             )
@@ -139,6 +143,23 @@ def face_identify(
 def _scaled(box: tuple[int, int, int, int], scale: int) -> tuple[int, int, int, int]:
     top, right, bottom, left = box
     return (top * scale, right * scale, bottom * scale, left * scale)
+
+
+def _check_engine(loaded: LoadedModel, limits: Limits) -> None:
+    """ModelLoadError unless this installation computes the model's kind of embeddings."""
+    try:
+        engine = limits.face_engine()
+    except EngineUnavailable as exc:
+        raise ModelLoadError(
+            f"model #{loaded.record.pk} needs the {loaded.engine} face engine, which cannot "
+            f"run: {exc}"
+        ) from exc
+    if loaded.engine_version and engine.version != loaded.engine_version:
+        raise ModelLoadError(
+            f"model #{loaded.record.pk} was trained on {loaded.engine} embeddings "
+            f"({loaded.engine_version}); this installation computes {engine.version}. "
+            "Run `python manage.py reembed` to embed every photo again and train."
+        )
 
 
 def _audit(

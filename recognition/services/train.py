@@ -173,6 +173,20 @@ def _progress_writer(model_id: int) -> Progress:
     return write
 
 
+def _check_one_engine(gallery: Gallery) -> None:
+    """Vectors of different engines (or versions) mean nothing to each other: refuse."""
+    if len(gallery.spaces) > 1:
+        found = ", ".join(
+            f"{count} {engine} ({version})" for engine, version, count in gallery.spaces
+        )
+        raise TrainingError(
+            f"The enrolled photos have embeddings of more than one face engine ({found}), "
+            "which cannot be compared. Run `.venv/bin/python manage.py reembed` (or the "
+            'admin\'s "Re-embed every photo" button) to embed every photo with '
+            f"FACE_ENGINE={settings.FACE_ENGINE}, then train."
+        )
+
+
 def _check_enough(gallery: Gallery) -> None:
     counts = np.bincount(gallery.labels) if len(gallery.labels) else np.zeros(0, dtype=int)
     ready = int((counts >= 2).sum())
@@ -229,6 +243,7 @@ def _train_and_activate(model: TrainedModel) -> TrainedModel:
     written: list[str] = []
     try:
         gallery = gallery_load()
+        _check_one_engine(gallery)
         _check_enough(gallery)
         result = ml_classifier.train(
             gallery.embeddings,
@@ -237,9 +252,7 @@ def _train_and_activate(model: TrainedModel) -> TrainedModel:
             patience=settings.FACE_TRAIN_PATIENCE,
             progress=_progress_writer(model.pk),
         )
-        calibration = openset.calibrate(
-            gallery.embeddings, gallery.labels, engine=settings.FACE_ENGINE
-        )
+        calibration = openset.calibrate(gallery.embeddings, gallery.labels, engine=gallery.engine)
         stem = f"{MODELS_DIR}/model-{model.pk}-{uuid.uuid4().hex[:8]}"
         relative = model_file_write(name=f"{stem}.npz", data=ml_classifier.dumps(result.classifier))
         written.append(relative)
@@ -310,6 +323,8 @@ def _succeed(
         row.label_map = gallery.label_map
         row.people_count = len(gallery.label_map)
         row.embedding_count = len(gallery.labels)
+        row.engine = gallery.engine
+        row.engine_version = gallery.engine_version
         row.metrics = _metrics(gallery, result, calibration, index_name)
         row.epoch = result.epochs_run
         row.save()
