@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from recognition.services.folder import default_workers  # noqa: E402
 LARGE = "dev_hires/Barack_Obama/Barack_Obama__fr_obama3.jpg"
 SMALL = "dev/Tom_Cruise/Tom_Cruise_0001.jpg"
 TARGET = 3.0  # the default engine's enroll_folder throughput / dlib's, same workers
+RATES = "rates: "
 
 
 def wipe() -> None:
@@ -96,11 +100,25 @@ def main() -> None:
     faces: Path = args.faces.resolve()
     cores = default_workers()
     print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.1f} at start")
-    rates = {}
-    for engine in args.engines.split(","):
-        settings.FACE_ENGINE = engine
-        print(f"\n== FACE_ENGINE={engine}")
-        rates[engine] = engine_figures(faces, cores, args.repeat)
+    engines = args.engines.split(",")
+    rates: dict[str, dict[int, float]] = {}
+    if len(engines) == 1:
+        settings.FACE_ENGINE = engines[0]
+        print(f"\n== FACE_ENGINE={engines[0]}")
+        rates[engines[0]] = engine_figures(faces, cores, args.repeat)
+        print(RATES + json.dumps({str(w): r for w, r in rates[engines[0]].items()}))
+    else:
+        # One process per engine: enroll_folder's forkserver (and what it preloads) is
+        # per process, so neither engine runs on the other's warm-up.
+        for engine in engines:
+            command = [sys.executable, __file__, "--engines", engine, "--repeat", str(args.repeat)]
+            run = subprocess.run(
+                [*command, "--faces", str(faces)], capture_output=True, text=True, check=True
+            )
+            lines = run.stdout.splitlines()
+            print("\n".join(line for line in lines if not line.startswith(RATES)))
+            found = next(line for line in lines if line.startswith(RATES))
+            rates[engine] = {int(w): r for w, r in json.loads(found[len(RATES) :]).items()}
     if "dlib" in rates and len(rates) > 1:
         default = args.engines.split(",")[0]
         print()
@@ -109,7 +127,8 @@ def main() -> None:
             print(f"{default} / dlib enroll_folder throughput, {workers} worker(s): {ratio:.2f}x")
         met = all(rates[default][w] / rates["dlib"][w] >= TARGET for w in rates["dlib"])
         print(f"target >= {TARGET}x with the same workers: {'MET' if met else 'NOT MET'}")
-    print(f"load average {os.getloadavg()[0]:.1f} at end")
+    if len(engines) > 1:
+        print(f"load average {os.getloadavg()[0]:.1f} at end")
     shutil.rmtree(WORK, ignore_errors=True)
 
 

@@ -154,10 +154,12 @@ def _analyze(
         return
     # forkserver, not fork: workers start from a clean process that never held a
     # database connection or an OpenCV/BLAS thread pool (a plain fork of a process
-    # whose OpenCV pool had run deadlocks the child). dlib's models are loaded once in
-    # the server and shared by every worker it forks.
+    # whose OpenCV pool had run deadlocks the child). The engine's library is imported
+    # once in the server and shared by every worker it forks (dlib's models; for
+    # opencv only the module: each worker loads the two networks, ~0.4 s).
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["face_recognition", "recognition.analysis"])
+    library = "face_recognition" if limits.engine == "dlib" else "cv2"
+    context.set_forkserver_preload([library, "recognition.analysis"])
     with context.Pool(processes=min(workers, len(jobs)), initializer=analysis_worker_init) as pool:
         for index, outcome in pool.imap_unordered(analyze_file, jobs, chunksize=2):
             yield photos[index], outcome
