@@ -232,7 +232,8 @@ FACE_DETECT_MAX_SIDE = env_int("FACE_DETECT_MAX_SIDE", 0)
 FACE_MIN_SIZE = env_int("FACE_MIN_SIZE", 40)
 # An enrollment photo is refused as "multiple_faces" when a second face reaches this
 # share of the subject's prominence (area x centrality; see recognition/ml/subject.py).
-FACE_PROMINENCE_RATIO = env_float("FACE_PROMINENCE_RATIO", 0.4)
+# Empty: the engine's own (opencv 0.36, dlib 0.4; recognition/ml/engine.py).
+FACE_PROMINENCE_RATIO = env_float("FACE_PROMINENCE_RATIO", None)
 # Processes used by enroll_folder (0: all cores).
 FACE_ENROLL_WORKERS = env_int("FACE_ENROLL_WORKERS", 0)
 

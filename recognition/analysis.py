@@ -15,7 +15,7 @@ from django.conf import settings
 from recognition import images
 from recognition.images import DecodedImage, encode_jpeg
 from recognition.ml import faces
-from recognition.ml.engine import DEFAULT_ENGINE, FaceEngine, get_engine
+from recognition.ml.engine import DEFAULT_ENGINE, PROMINENCE_RATIO, FaceEngine, get_engine
 from recognition.ml.faces import Box
 from recognition.ml.subject import choose_subject
 from recognition.rejections import FACE_TOO_SMALL, MULTIPLE_FACES, NO_FACE, PhotoRejected
@@ -38,17 +38,19 @@ class Limits:
     @classmethod
     def from_settings(cls, *, engine: str | None = None) -> Limits:
         """The configured limits; ``engine`` overrides FACE_ENGINE (e.g. a model's own)."""
+        engine = engine or settings.FACE_ENGINE
+        ratio = settings.FACE_PROMINENCE_RATIO
         return cls(
             max_bytes=settings.FACE_MAX_UPLOAD_BYTES,
             max_pixels=settings.FACE_MAX_PIXELS,
             scan_side=settings.FACE_DETECT_MAX_SIDE,
             min_face=settings.FACE_MIN_SIZE,
-            prominence_ratio=float(settings.FACE_PROMINENCE_RATIO or 0.0),
+            prominence_ratio=float(PROMINENCE_RATIO.get(engine, 0.4) if ratio is None else ratio),
             max_decode_bytes=settings.FACE_DECODE_MAX_BYTES,
             heavy_decode_bytes=settings.FACE_HEAVY_DECODE_BYTES,
             heavy_decodes=settings.FACE_HEAVY_DECODES,
             heavy_decode_wait=float(settings.FACE_HEAVY_DECODE_WAIT or 0.0),
-            engine=engine or settings.FACE_ENGINE,
+            engine=engine,
             model_dir=settings.FACE_MODEL_DIR,
         )
 

@@ -93,6 +93,20 @@ def test_group_photo_is_multiple_faces_with_boxes(faces_dir, person, media_root)
     assert error.as_dict()["boxes"] == [list(box) for box in error.boxes]
 
 
+def test_every_noface_photo_is_no_face_and_every_group_photo_multiple_faces(
+    faces_dir, person, media_root
+):
+    for path in sorted((faces_dir / "noface").glob("*.jpg")):
+        error = refused(person, path.read_bytes(), path.name, media_root)
+        assert (error.code, error.message) == ("no_face", f"No face found in {path.name}."), path
+    for path in sorted((faces_dir / "group").glob("*.jpg")):
+        error = refused(person, path.read_bytes(), path.name, media_root)
+        assert error.code == "multiple_faces" and len(error.boxes) >= 2, path.name
+        assert error.message == (
+            f"{len(error.boxes)} faces found in {path.name}; upload a photo of this person alone."
+        )
+
+
 def test_small_bystander_at_the_edge_does_not_block_the_subject(faces_dir, person):
     path = faces_dir / "dev" / "Angelina_Jolie" / "Angelina_Jolie_0004.jpg"
     assert len(Limits.from_settings().face_engine().detect(rgb_of(path.read_bytes()))) == 2

@@ -34,6 +34,12 @@ ENGINE_NAMES = (OPENCV, DLIB)
 DEFAULT_ENGINE = OPENCV
 EMBEDDING_DIM = 128
 
+# When a second face makes an enrollment photo ambiguous (recognition/ml/subject.py),
+# per engine: YuNet's boxes take in the forehead, so areas compare differently. Measured
+# on ../shared/faces: opencv, LFW bystanders <= 0.33, the group photos >= 0.39 (a woman
+# with a girl behind her, dlib_2008_001009); dlib, <= 0.33 and >= 0.46.
+PROMINENCE_RATIO = {OPENCV: 0.36, DLIB: 0.4}
+
 
 class EngineUnavailable(Exception):
     """An engine that cannot run here (unknown name, model files missing or altered)."""

@@ -7,11 +7,14 @@ Rule: each face gets a *prominence* = its area x its centrality, where centralit
 image diagonal (1 at the centre, 0 in a corner). A face whose box touches the image
 border is cut off by the frame (a bystander at the edge) and counts half. The most
 prominent face is the subject; the photo is refused as ``multiple_faces`` when
-another face reaches ``ratio`` (default 0.4) of the subject's prominence.
+another face reaches ``ratio`` of the subject's prominence (per engine, see
+``engine.PROMINENCE_RATIO``: 0.36 for opencv, 0.4 for dlib).
 
-Measured on ../shared/faces: the LFW crops with a bystander score 0.05-0.33 (one,
-Keanu_Reeves_0005 with a second, near-central face, 0.44); every group photo scores
-0.46 or more (fr_two_people 0.55).
+Measured on ../shared/faces: with dlib's boxes the LFW crops with a bystander score
+0.05-0.33 (one, Keanu_Reeves_0005 with a second, near-central face, 0.44) and every
+group photo 0.46 or more (fr_two_people 0.55); with YuNet's, which also find faces cut
+off at the edge, the bystanders score 0.33 or less (John_Negroponte_0004, 0.44) and the
+group photos 0.39 or more.
 """
 
 from __future__ import annotations
