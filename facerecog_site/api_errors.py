@@ -26,6 +26,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
 from recognition.admission import OVERLOADED, Overloaded
+from recognition.ml.engine import EngineUnavailable
 from recognition.rejections import (
     SERVER_BUSY,
     STORAGE_UNAVAILABLE,
@@ -117,6 +118,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = ValidationError(detail=as_serializer_error(exc))
     elif isinstance(exc, PhotoRejected):
         exc = photo_rejected_error(exc)
+    elif isinstance(exc, EngineUnavailable):
+        # The face engine cannot run here (its model files are missing or altered): the
+        # server's fault, not the photo's, and the message says how to fix it.
+        exc = ApiError(
+            str(exc), code="engine_unavailable", status_code=status.HTTP_503_SERVICE_UNAVAILABLE
+        )
     elif isinstance(exc, Http404):
         exc = NotFound(*exc.args)
     elif isinstance(exc, DjangoPermissionDenied):

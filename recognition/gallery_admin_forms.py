@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from people.models import FaceImage, Person
 from recognition.analysis import EnrollmentAnalysis
+from recognition.ml.engine import EngineUnavailable
 from recognition.rejections import DUPLICATE, PhotoRejected
 from recognition.services.enroll import face_image_check
 
@@ -37,6 +38,8 @@ class FaceImageUploadForm(forms.ModelForm):
             raise ValidationError(
                 f"{rejection.message} (reason: {rejection.code})", code=rejection.code
             ) from None
+        except EngineUnavailable as exc:  # the server's face engine cannot run: say why
+            raise ValidationError(str(exc), code="engine_unavailable") from None
         self.photo_name = name
         return upload
 

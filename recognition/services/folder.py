@@ -92,6 +92,7 @@ def folder_enroll(
     if progress:
         progress(done, len(photos))
     limits = Limits.from_settings()
+    limits.face_engine()  # fail here, once (EngineUnavailable), not in every worker
     for photo, outcome in _analyze(pending, limits=limits, workers=workers or default_workers()):
         _store(photo, outcome, people, report, uploaded_by)
         done += 1

@@ -13,6 +13,7 @@ from django.views import View
 from people.models import FaceImage, Person
 from people.services import face_image_delete
 from recognition import selectors
+from recognition.ml.engine import EngineUnavailable
 from recognition.models import TrainedModel
 from recognition.services.enroll import PhotoUpload, face_images_enroll
 from web.forms import PhotoUploadForm
@@ -43,7 +44,8 @@ def _gallery(person: Person, active: TrainedModel | None) -> list[GalleryPhoto]:
     photos = []
     for face in person.faces.select_related("embedding"):
         if not hasattr(face, "embedding"):
-            photos.append(GalleryPhoto(face, "No face encoding (re-upload this photo)", False))
+            # Re-embedding with another engine found no usable face in it (the job lists it).
+            photos.append(GalleryPhoto(face, "No usable face for the current face engine", False))
         elif selectors.face_image_in_model(face_image=face, gallery_read_at=read_at):
             photos.append(GalleryPhoto(face, "Enrolled · in the active model", True))
         else:
@@ -82,11 +84,15 @@ class PhotoUploadView(PermissionRequiredMixin, View):
         form = PhotoUploadForm(request.POST, request.FILES)
         if not form.is_valid():
             return PersonDetailView.render_page(request, person, form, status=400)
-        outcomes = face_images_enroll(
-            person=person,
-            uploads=[PhotoUpload.from_file(upload) for upload in form.cleaned_data["photos"]],
-            uploaded_by=request.user,
-        )
+        try:
+            outcomes = face_images_enroll(
+                person=person,
+                uploads=[PhotoUpload.from_file(upload) for upload in form.cleaned_data["photos"]],
+                uploaded_by=request.user,
+            )
+        except EngineUnavailable as exc:  # nothing was stored; the message names the fix
+            messages.error(request, str(exc))
+            return PersonDetailView.render_page(request, person, form, status=503)
         results = [
             UploadResult(o.name, True, o.name)
             if o.rejection is None

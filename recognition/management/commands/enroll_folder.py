@@ -16,6 +16,7 @@ from django.db import DatabaseError
 
 from people.models import FaceImage
 from recognition.images import PHOTO_SUFFIXES
+from recognition.ml.engine import EngineUnavailable
 from recognition.rejections import DUPLICATE
 from recognition.services.folder import (
     FolderReport,
@@ -76,6 +77,8 @@ class Command(BaseCommand):
         bar = ProgressBar(self.stderr)
         try:
             report = folder_enroll(root=root, workers=workers, progress=bar)
+        except EngineUnavailable as exc:
+            raise CommandError(str(exc)) from exc
         finally:
             bar.close()
         for label, code, message in report.rejections:
