@@ -104,7 +104,7 @@ class PersonViewSet(viewsets.GenericViewSet):
         return PersonSerializer if self.action == "list" else PersonDetailSerializer
 
     def detail_response(self, person: Person, status_code: int = 200) -> Response:
-        person = get_object_or_404(person_list().prefetch_related("faces"), pk=person.pk)
+        person = get_object_or_404(person_list().prefetch_related("faces__embedding"), pk=person.pk)
         context = {**self.get_serializer_context(), "gallery_read_at": gallery_read_at()}
         return Response(PersonDetailSerializer(person, context=context).data, status=status_code)
 
@@ -169,7 +169,9 @@ class FaceViewSet(viewsets.GenericViewSet):
         return get_object_or_404(Person, pk=self.kwargs["person_pk"])
 
     def get_queryset(self) -> QuerySet[FaceImage]:
-        return FaceImage.objects.filter(person=self.get_person()).select_related("uploaded_by")
+        return FaceImage.objects.filter(person=self.get_person()).select_related(
+            "uploaded_by", "embedding"
+        )
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "gallery_read_at": gallery_read_at()}

@@ -99,9 +99,17 @@ def model_gallery_read_at(*, model: TrainedModel | None) -> datetime | None:
 def face_image_in_model(*, face_image: FaceImage, gallery_read_at: datetime | None) -> bool:
     """Whether the photo is part of the model that read the gallery at ``gallery_read_at``.
 
-    Training reads every embedding, so a photo is in the model iff it came before.
+    Training reads every embedding, so a photo is in the model iff its embedding existed
+    then (a photo re-embedded with another engine waits for the next training; one
+    without an embedding, which that engine found no usable face in, is in no model).
+    Select or prefetch ``embedding`` with the photos.
     """
-    return gallery_read_at is not None and face_image.uploaded_at <= gallery_read_at
+    embedding = getattr(face_image, "embedding", None)  # None when it has no embedding
+    return (
+        gallery_read_at is not None
+        and embedding is not None
+        and embedding.created_at <= gallery_read_at
+    )
 
 
 def model_list() -> QuerySet[TrainedModel]:
