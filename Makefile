@@ -52,10 +52,12 @@ check-deploy: install
 	bash scripts/check-deploy.sh
 
 bench: install-dev
+	$(BIN)/python bench/engines.py
 	$(BIN)/python bench/enroll.py
 	$(BIN)/python bench/identify.py
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/hostile.py
+	$(BIN)/python bench/openset.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

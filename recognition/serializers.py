@@ -40,6 +40,8 @@ class TrainedModelSerializer(serializers.ModelSerializer):
             "finished_at",
             "people_count",
             "embedding_count",
+            "engine",
+            "engine_version",
             "val_accuracy",
             "metrics",
             "people",

@@ -68,6 +68,7 @@ def test_enroll_train_identify_audit_and_delete_over_http(
     assert model["status"] == "succeeded", model["error"]
     assert model["is_active"] and model["progress"] == 1.0
     assert model["people_count"] == 3 and model["val_accuracy"] is not None
+    assert model["engine"] == TrainedModel.objects.get(pk=model_id).engine != ""
     assert {p["name"] for p in model["people"]} == {"Tom Cruise", "Keanu Reeves", "Angelina Jolie"}
     detail = api.get(f"/api/people/{ids['Tom_Cruise']}/").json()
     assert {face["state"] for face in detail["faces"]} == {"trained"}
