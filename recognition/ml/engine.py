@@ -124,6 +124,8 @@ def get_engine(name: str, *, model_dir: Path | None = None) -> FaceEngine:
 
 
 def _create(name: str, model_dir: Path | None) -> FaceEngine:
+    # Each engine's module is imported only when asked for: the dlib one pulls in
+    # face_recognition (~100 MB of models), which an opencv installation never needs.
     if name == OPENCV:
         from recognition.ml.engine_opencv import OpenCVEngine
         from recognition.ml.model_files import ModelFilesError
