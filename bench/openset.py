@@ -9,7 +9,7 @@ the CNN left out: every candidate gets probability 1). Prints the spread of the 
 values (the priors and bounds in recognition/ml/openset.py come from these) and the
 rule's accuracy.
 
-    .venv/bin/python bench/openset.py [--engines opencv,dlib] [--galleries 30]
+    .venv/bin/python bench/openset.py [--engines opencv,dlib] [--galleries 60]
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def one_gallery(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="opencv,dlib")
-    parser.add_argument("--galleries", type=int, default=30)
+    parser.add_argument("--galleries", type=int, default=60)
     args = parser.parse_args()
     for name in args.engines.split(","):
         x, people = embed_dev(name)

@@ -94,7 +94,6 @@ class OpenCVEngine:
             self._detector.setInputSize((scan.shape[1], scan.shape[0]))
             _, rows = self._detector.detect(scan)
         found = []
-        bgr: np.ndarray | None = None
         for row in rows if rows is not None else []:
             x, y, w, h = (float(v) / scale for v in row[:4])
             box = clip_box(y, x + w, y + h, x, width, height)
@@ -102,18 +101,16 @@ class OpenCVEngine:
                 continue
             landmarks = (np.asarray(row[4:14], dtype=np.float32) / scale).reshape(5, 2)
             face = Detection(box=box, landmarks=landmarks, score=float(row[14]))
-            if face.score < CONFIRM_BELOW:
-                bgr = np.ascontiguousarray(rgb[:, :, ::-1]) if bgr is None else bgr
-                if self._second_look(bgr, face) < CONFIRM_SCORE:
-                    continue
+            if face.score < CONFIRM_BELOW and self._second_look(rgb, face) < CONFIRM_SCORE:
+                continue
             found.append(face)
         return found
 
-    def _second_look(self, bgr: np.ndarray, face: Detection) -> float:
+    def _second_look(self, rgb: np.ndarray, face: Detection) -> float:
         """YuNet's best score for a face near the centre of ``face``'s aligned crop."""
         cv2 = _cv2()
         crop = cv2.copyMakeBorder(
-            self._aligned(bgr, face), *[CONFIRM_PAD] * 4, cv2.BORDER_CONSTANT, value=(128,) * 3
+            self._aligned(rgb, face), *[CONFIRM_PAD] * 4, cv2.BORDER_CONSTANT, value=(128,) * 3
         )
         side = CROP + 2 * CONFIRM_PAD
         with self._detect_lock:
@@ -130,8 +127,7 @@ class OpenCVEngine:
         if not faces:
             return np.zeros((0, 128), dtype=np.float32)
         cv2 = _cv2()
-        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-        crops = [self._aligned(bgr, face) for face in faces]
+        crops = [self._aligned(rgb, face) for face in faces]
         blob = cv2.dnn.blobFromImages(crops, 1.0, (CROP, CROP), (0, 0, 0), swapRB=True)
         with self._embed_lock:
             self._net.setInput(blob, "data")
@@ -139,19 +135,22 @@ class OpenCVEngine:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
-    def _aligned(self, bgr: np.ndarray, face: Detection) -> np.ndarray:
-        """The 112x112 BGR crop of ``face``, aligned on its landmarks."""
+    def _aligned(self, rgb: np.ndarray, face: Detection) -> np.ndarray:
+        """The 112x112 BGR crop of ``face``, aligned on its landmarks.
+
+        Only the face's neighbourhood is converted (and shrunk, for a large face):
+        copying a whole 3 MP photo to BGR costs ~11 ms, half the embedding itself.
+        """
         top, right, bottom, left = face.box
-        shrink = min(1.0, ALIGN_SOURCE / max(right - left, bottom - top, 1))
-        source = bgr
-        landmarks = face.landmarks
+        size = max(right - left, bottom - top, 1)
+        y0, y1 = max(0, top - size), min(rgb.shape[0], bottom + size)
+        x0, x1 = max(0, left - size), min(rgb.shape[1], right + size)
+        source = np.ascontiguousarray(rgb[y0:y1, x0:x1, ::-1])
+        landmarks = face.landmarks - np.array([x0, y0], dtype=np.float32)
+        shrink = min(1.0, ALIGN_SOURCE / size)
         if shrink < 1.0:
-            # Only the face's neighbourhood is shrunk: cheaper than the whole photo.
-            pad = max(right - left, bottom - top)
-            y0, y1 = max(0, top - pad), min(bgr.shape[0], bottom + pad)
-            x0, x1 = max(0, left - pad), min(bgr.shape[1], right + pad)
-            source = resized(bgr[y0:y1, x0:x1], shrink)
-            landmarks = (landmarks - np.array([x0, y0], dtype=np.float32)) * shrink
+            source = resized(source, shrink)
+            landmarks = landmarks * shrink
         row = np.zeros((1, 15), dtype=np.float32)
         row[0, 4:14] = landmarks.reshape(-1)
         return self._aligner.alignCrop(source, row)
