@@ -18,7 +18,7 @@ from people.models import FaceImage
 from recognition.models import Identification
 from recognition.services.train import model_train, model_train_request
 from tests.api_support import token_for, user_with
-from tests.recognition_support import GALLERY, cached_training, enroll
+from tests.recognition_support import GALLERY, UNSEEN, cached_training, enroll
 
 __all__ = ["cached_training"]
 
@@ -32,7 +32,7 @@ def test_parallel_identify_and_enroll_all_succeed_and_audit_rows_are_whole(
 ):
     people = {name: enroll(name.replace("_", " "), dev_photos(name)[:4]) for name in GALLERY}
     model_train(model_id=model_train_request(enqueue=False).pk)
-    probes = [dev_photos(name)[5] for name in GALLERY]
+    probes = [dev_photos(name)[UNSEEN] for name in GALLERY]  # one face for both engines
     # One user per client: the per-user throttle is not what is tested here.
     identify = "recognition.add_identification"
     tokens = [token_for(user_with(f"viewer{i}", identify)) for i in range(IDENTIFY_CLIENTS)]
