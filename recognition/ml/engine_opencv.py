@@ -71,6 +71,10 @@ class OpenCVEngine:
         yunet = verified_path(YUNET, model_dir)
         sface = verified_path(SFACE, model_dir)
         cv2 = _cv2()
+        # One OpenCV thread per process: web requests and enroll_folder's workers already
+        # run in parallel, and on two busy cores OpenCV's own pool made an LFW photo's
+        # identification 2.4x slower (110 ms vs 45 ms at load 8, bench/identify.py).
+        cv2.setNumThreads(1)
         quiet = cv2.utils.logging.getLogLevel()
         # OpenCV 5 warns on stderr that its new graph engine ignores targets: noise.
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
