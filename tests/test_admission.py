@@ -13,7 +13,7 @@ from recognition import loading
 from recognition.admission import Overloaded, analysis_slot
 from recognition.models import Identification
 from tests.api_support import token_client, upload, user_in
-from tests.recognition_support import cached_training, gallery, train_now
+from tests.recognition_support import UNSEEN, cached_training, gallery, train_now
 from tests.web_support import viewer_client
 
 __all__ = ["cached_training", "gallery"]  # fixtures used below
@@ -34,7 +34,7 @@ def test_api_identify_gets_503_with_retry_after_when_every_slot_stays_busy(
     settings.FACE_IDENTIFY_CONCURRENCY = 1
     settings.FACE_IDENTIFY_WAIT = 0.2
     client = token_client(user_in("viewers"))
-    photo = dev_photos("Tom_Cruise")[6]
+    photo = dev_photos("Tom_Cruise")[UNSEEN]
     with analysis_slot():  # the only slot is busy
         started = time.monotonic()
         response = client.post("/api/identify/", {"image": upload(photo)}, format="multipart")
@@ -72,7 +72,7 @@ def test_a_request_waits_for_a_slot_that_frees_in_time(
     busy.wait(5)
     threading.Timer(0.3, release.set).start()
     response = client.post(
-        "/predict_face", {"file": upload(dev_photos("Tom_Cruise")[6])}, format="multipart"
+        "/predict_face", {"file": upload(dev_photos("Tom_Cruise")[UNSEEN])}, format="multipart"
     )
     holder.join()
     assert response.status_code == 200, response.content
@@ -86,7 +86,7 @@ def test_the_identify_page_gets_503_with_retry_after(
     train_now()
     settings.FACE_IDENTIFY_WAIT = 0.1
     viewer_client(client)
-    photo = dev_photos("Tom_Cruise")[6]
+    photo = dev_photos("Tom_Cruise")[UNSEEN]
     with analysis_slot():
         response = client.post(reverse("web:identify"), {"image": upload(photo)})
     assert response.status_code == 503
