@@ -10,6 +10,7 @@ from accounts.apis import LogoutApi, TokenCreateApi, TokenListApi, TokenRevokeAp
 from facerecog_site.error_views import not_found
 from recognition.apis import IdentificationViewSet, IdentifyApi, TrainedModelViewSet
 from recognition.gallery_apis import FaceViewSet, PersonViewSet
+from recognition.review_apis import UnknownFaceViewSet
 
 app_name = "api"
 
@@ -26,6 +27,7 @@ router.register("people", PersonViewSet, basename="person")
 router.register(r"people/(?P<person_pk>[0-9]+)/faces", FaceViewSet, basename="person-face")
 router.register("models", TrainedModelViewSet, basename="model")
 router.register("identifications", IdentificationViewSet, basename="identification")
+router.register("unknown-faces", UnknownFaceViewSet, basename="unknown-face")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenCreateApi.as_view(), name="token"),

@@ -252,6 +252,9 @@ FACE_IDENTIFY_CONCURRENCY = env_int("FACE_IDENTIFY_CONCURRENCY", 1)
 FACE_IDENTIFY_WAIT = env_float("FACE_IDENTIFY_WAIT", 5.0)
 # Overrides of the calibrated open-set threshold (distance); empty = calibrated value.
 FACE_UNKNOWN_DISTANCE = env_float("FACE_UNKNOWN_DISTANCE", None)
+# Days every identified face (crop + embedding) is kept for review: the unknown-faces
+# inbox and "not this person". Biometric data; 0 keeps nothing (no inbox, no corrections).
+FACE_REVIEW_KEEP_DAYS = env_int("FACE_REVIEW_KEEP_DAYS", 30)
 
 # --- Background tasks (django-q2) --------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")

@@ -16,7 +16,7 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
 from recognition import gallery_admin  # noqa: F401  (registers Person with the admin)
-from recognition.models import Embedding, Identification, ReembedJob, TrainedModel
+from recognition.models import Correction, Embedding, Identification, ReembedJob, TrainedModel
 from recognition.services.activation import ModelNotActivatable, model_activate
 from recognition.services.reembed import reembed_request
 from recognition.services.train import model_train_request
@@ -198,3 +198,15 @@ class IdentificationAdmin(ReadOnlyAdmin):
         "results",
         "people",
     )
+
+
+@admin.register(Correction)
+class CorrectionAdmin(ReadOnlyAdmin):
+    """Reviewers' corrections (the audit of the review loop); made on the web or the API."""
+
+    list_display = ("id", "created_at", "kind", "person", "identification", "face_index", "user")
+    list_filter = ("kind",)
+    list_select_related = ("person", "user", "identification")
+    date_hierarchy = "created_at"
+    readonly_fields = ("kind", "identification", "face_index", "person", "user", "created_at")
+    exclude = ("data", "encoder")

@@ -15,6 +15,8 @@ from rest_framework.views import APIView
 
 from facerecog_site.api_errors import ApiError, ErrorSerializer
 from recognition.models import Identification, TrainedModel
+from recognition.review_apis import identification_not_this_person
+from recognition.review_serializers import CorrectionSerializer, NotThisPersonSerializer
 from recognition.selectors import identification_list, model_list
 from recognition.serializers import (
     IdentificationResultSerializer,
@@ -158,7 +160,24 @@ class IdentificationViewSet(
     action_permissions = {
         "list": ["recognition.view_identification"],
         "retrieve": ["recognition.view_identification"],
+        "not_this_person": ["recognition.add_correction"],
     }
 
     def get_queryset(self) -> QuerySet[Identification]:
         return identification_list()
+
+    @extend_schema(
+        summary="Correct a named face: it is not this person",
+        description=(
+            "Records the face (by its position in the answer) as a negative example for "
+            "the person it was named: from now on a face at least as close to it as to "
+            "that person is not named them (reason `corrected`), and the next training "
+            "tightens that person's cut-off. The face moves to /api/unknown-faces/. "
+            "Needs the face kept for review (FACE_REVIEW_KEEP_DAYS > 0)."
+        ),
+        request=NotThisPersonSerializer,
+        responses={201: CorrectionSerializer, 400: ERROR, 404: ERROR, 409: ERROR},
+    )
+    @action(detail=True, methods=["post"], url_path="not-this-person")
+    def not_this_person(self, request: Request, pk: str) -> Response:
+        return identification_not_this_person(request, self.get_object())

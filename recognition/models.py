@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import numpy as np
@@ -187,8 +188,8 @@ class ReembedJob(models.Model):
 class Identification(models.Model):
     """One answered identification request: who asked, what was answered.
 
-    The photo itself is not kept (biometric data is stored only where a person was
-    enrolled); its hash is.
+    The photo itself is not kept, its hash is; each face's crop and embedding are kept
+    for review for FACE_REVIEW_KEEP_DAYS days only (:class:`ReviewFace`).
     """
 
     user = models.ForeignKey(
@@ -218,3 +219,97 @@ class Identification(models.Model):
 
     def __str__(self) -> str:
         return f"identification #{self.pk} ({self.face_count} faces)"
+
+
+def review_crop_upload_to(instance: ReviewFace, filename: str) -> str:
+    return f"review/{uuid.uuid4().hex}.jpg"
+
+
+class ReviewFace(models.Model):
+    """A face from an identification, kept for review for FACE_REVIEW_KEEP_DAYS days.
+
+    Biometric data: a JPEG crop around the face and its embedding. A face answered
+    "unknown" (``person`` None) is in the unknown-faces inbox; a named one can be
+    corrected ("not this person"). Purged when old (recognition.tasks), deleted with the
+    person it was named (erasure), and once assigned or dismissed.
+    """
+
+    identification = models.ForeignKey(
+        Identification, on_delete=models.CASCADE, related_name="review_faces"
+    )
+    index = models.PositiveIntegerField(help_text="Position of the face in the answer, from 0.")
+    crop = models.FileField(upload_to=review_crop_upload_to, max_length=255)
+    data = models.BinaryField(help_text="The embedding, like Embedding.data.")
+    encoder = models.CharField(max_length=150, help_text="engine/version of the embedding.")
+    box_top = models.PositiveIntegerField()
+    box_right = models.PositiveIntegerField()
+    box_bottom = models.PositiveIntegerField()
+    box_left = models.PositiveIntegerField()
+    # Who the answer named; None = unknown (in the inbox). Named faces go with that person.
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    distance = models.FloatField()
+    seen_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["seen_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["identification", "index"], name="reviewface_one_per_answer_face"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"face {self.index + 1} of identification #{self.identification_id}"
+
+    def vector(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.data), dtype="<f4").astype(np.float32)
+
+
+class Correction(models.Model):
+    """A reviewer's correction of an answer, kept in the audit trail.
+
+    ``not_person``: the face named ``person`` is not them; its embedding (``data``) is a
+    negative example for that person from then on (deleted with the person). ``assigned``:
+    an unknown face was enrolled for ``person``. ``dismissed``: unknown faces thrown away.
+    """
+
+    class Kind(models.TextChoices):
+        NOT_PERSON = "not_person", "Not this person"
+        ASSIGNED = "assigned", "Assigned to a person"
+        DISMISSED = "dismissed", "Dismissed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    identification = models.ForeignKey(
+        Identification,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="corrections",
+    )
+    face_index = models.PositiveIntegerField(null=True, blank=True)
+    # A negative example goes with its person; the audit of assignments and dismissals
+    # stays (SET_NULL cannot express that per kind, so erasure deletes not_person rows).
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.BinaryField(blank=True, default=b"", help_text="not_person: the embedding.")
+    encoder = models.CharField(max_length=150, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.person or 'nobody'})"
+
+    def vector(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.data), dtype="<f4").astype(np.float32)

@@ -146,6 +146,6 @@ def gallery_stats() -> dict[str, int]:
 def identification_list() -> QuerySet[Identification]:
     return (
         Identification.objects.select_related("user", "model")
-        .prefetch_related("people")
+        .prefetch_related("people", "corrections__person", "corrections__user")
         .order_by("-created_at", "-id")
     )

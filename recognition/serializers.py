@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from recognition.ml.openset import AMBIGUOUS, MODEL_VETO, NO_CLOSE_MATCH
 from recognition.models import Identification, TrainedModel
+from recognition.review_serializers import CorrectionSerializer
+from recognition.services.identify import CORRECTED, PERSON_DELETED
+
+REASONS = [NO_CLOSE_MATCH, AMBIGUOUS, MODEL_VETO, CORRECTED, PERSON_DELETED]
 
 
 class LabelSerializer(serializers.Serializer):
@@ -75,6 +83,30 @@ class PrototypePredictSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, help_text="The photo to search.")
 
 
+class CandidateSerializer(serializers.Serializer):
+    person_id = serializers.IntegerField()
+    person = serializers.CharField(help_text="Their name.")
+    distance = serializers.FloatField(help_text="From the face to this person's centroid.")
+
+
+class MatchSerializer(serializers.Serializer):
+    face_image_id = serializers.IntegerField()
+    person_id = serializers.IntegerField()
+    distance = serializers.FloatField(help_text="From the face to this enrolled photo's face.")
+    image_url = serializers.SerializerMethodField(help_text="The enrolled photo (API).")
+    thumbnail_url = serializers.SerializerMethodField(help_text="Its face crop (web session).")
+
+    def get_image_url(self, match: dict[str, Any]) -> str:
+        url = reverse("api:person-face-image", args=[match["person_id"], match["face_image_id"]])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+    def get_thumbnail_url(self, match: dict[str, Any]) -> str:
+        url = reverse("people:face_thumbnail", args=[match["face_image_id"]])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
 class FaceAnswerSerializer(serializers.Serializer):
     box = serializers.ListField(
         child=serializers.IntegerField(), help_text="[top, right, bottom, left], original pixels"
@@ -85,7 +117,40 @@ class FaceAnswerSerializer(serializers.Serializer):
         allow_null=True,
         help_text="The model's probability for the person named; null for an unknown face.",
     )
-    distance = serializers.FloatField()
+    distance = serializers.FloatField(help_text="From the face to the nearest person's centroid.")
+    reason = serializers.ChoiceField(
+        choices=REASONS,
+        allow_null=True,
+        help_text=(
+            "Why the face is unknown (null when named): no_close_match (even the nearest "
+            "person is farther than the cut-off), ambiguous (two people nearly as near), "
+            "model_veto (the classifier gives the nearest person almost no probability), "
+            "corrected (a reviewer said a face like this is not that person), "
+            "person_deleted (deleted since the model was trained)."
+        ),
+    )
+    threshold = serializers.FloatField(
+        help_text="The model's distance cut-off for the nearest person (after corrections)."
+    )
+    cutoff = serializers.FloatField(
+        help_text=(
+            "The largest distance at which the nearest person would be named: the "
+            "threshold, or less when another person is nearly as near."
+        )
+    )
+    candidates = CandidateSerializer(
+        many=True, help_text="Up to three nearest enrolled people, nearest first."
+    )
+    matched_photos = MatchSerializer(
+        many=True, help_text="Named faces: the person's enrolled photos nearest to this face."
+    )
+    review_face_id = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "The face kept for review (FACE_REVIEW_KEEP_DAYS): an unknown one is in "
+            "/api/unknown-faces/. Null when nothing is kept."
+        ),
+    )
 
 
 class IdentificationResultSerializer(serializers.Serializer):
@@ -103,6 +168,7 @@ class IdentificationSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="Username; null when no user did it (a command, a deletion's retrain).",
     )
+    corrections = CorrectionSerializer(many=True, read_only=True)
 
     class Meta:
         model = Identification
@@ -116,5 +182,6 @@ class IdentificationSerializer(serializers.ModelSerializer):
             "face_count",
             "known_count",
             "results",
+            "corrections",
         ]
         read_only_fields = fields

@@ -49,3 +49,11 @@ def fail_stale_trainings() -> int:
     from recognition.services.train import models_fail_stale
 
     return models_fail_stale() + reembeds_fail_stale()
+
+
+def purge_review_faces() -> int:
+    """Scheduled hourly (migration 0005_review): faces kept past FACE_REVIEW_KEEP_DAYS."""
+    # Lazy, like the others: keep this module free of imports at start-up.
+    from recognition.services.review import review_faces_purge
+
+    return review_faces_purge()

@@ -82,3 +82,9 @@ STRANGER = "Muhammad_Ali"
 # Tom_Cruise_0007, Gordon_Brown_0007 (index 6) and Muhammad_Ali_0002 (index 1) have two.
 UNSEEN = 8  # an unseen photo of each GALLERY person (the gallery holds the first five)
 STRANGER_PHOTOS = slice(2, 5)
+
+
+def alone(stranger_photos: list[Path]) -> list[Path]:
+    """Two photos of STRANGER in which he is the only face (the opencv engine also finds
+    the people behind him in Muhammad_Ali_0002 and _0009)."""
+    return [stranger_photos[0], stranger_photos[2]]

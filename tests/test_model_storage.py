@@ -14,6 +14,7 @@ import pytest
 from people.models import FaceImage
 from recognition import loading
 from recognition.analysis import Limits
+from recognition.models import ReviewFace
 from recognition.services.identify import face_identify
 from tests.conftest import media_files
 from tests.recognition_support import GALLERY, UNSEEN, cached_training, enroll, train_now
@@ -68,7 +69,10 @@ def test_the_whole_flow_reads_and_writes_only_through_the_storage(
         second.file,
         second.metrics["search_index"],
         *(face.image.name for face in FaceImage.objects.all()),
+        # The identified face kept for review (FACE_REVIEW_KEEP_DAYS), through the storage too.
+        *(kept.crop.name for kept in ReviewFace.objects.all()),
     }
+    assert ReviewFace.objects.count() == 1
     assert len([name for name in stored if name.startswith("faces/")]) == 25
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,6 +93,14 @@ def test_identify_known_person_stranger_and_empty_photo(
     html = client.post(reverse("web:identify"), {"image": upload(stranger)}).content.decode()
     assert '<tr class="unknown">' in html
     assert "<td>Unknown</td>" in html
+    # Why, in words: who came closest and what it needed.
+    assert re.search(
+        r'<div class="explain small muted">'
+        r"(no enrolled person is close enough|two people are almost equally close)</div>\s*"
+        r'<div class="explain small closest">closest: [A-Z][a-z]+ [A-Z][a-z]+ — \d\.\d{3}, '
+        r"needs ≤ \d\.\d{3}</div>",
+        html,
+    ), html
 
     coffee = faces_dir / "noface" / "skimage_coffee.jpg"
     html = client.post(reverse("web:identify"), {"image": upload(coffee)}).content.decode()

@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
+from people.models import Person
+
 # One request may carry many photos; more than this is almost surely a wrong folder.
 MAX_FILES_PER_UPLOAD = 50
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/bmp,image/gif,image/tiff"
@@ -67,3 +69,44 @@ class IdentifyForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
         error_messages={"required": "Choose a photo or take one with the camera."},
     )
+
+
+class IdListField(forms.Field):
+    """Repeated ``name=<id>`` values (checkboxes or hidden inputs) -> a list of ints."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        values = value if isinstance(value, list | tuple) else [value] if value else []
+        try:
+            return [int(item) for item in values]
+        except (TypeError, ValueError):
+            raise forms.ValidationError("Face ids are numbers.", code="invalid") from None
+
+    def validate(self, value: list[int]) -> None:
+        if not value:
+            raise forms.ValidationError("Choose at least one face.", code="required")
+
+
+class ReviewAssignForm(forms.Form):
+    """Enroll unknown faces for an existing person or a new one."""
+
+    face = IdListField()
+    person = forms.ModelChoiceField(
+        queryset=Person.objects.order_by("name", "id"),
+        required=False,
+        empty_label="Choose a person…",
+        label="This is",
+    )
+    name = forms.CharField(max_length=200, required=False, label="or a new person named")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        person, name = data.get("person"), (data.get("name") or "").strip()
+        if bool(person) == bool(name):
+            raise forms.ValidationError("Choose a person or type a new name (not both).")
+        return data
+
+
+class ReviewFacesForm(forms.Form):
+    face = IdListField()

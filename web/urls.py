@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from web.views import dashboard, identify, people, photos, training
+from web.views import dashboard, identify, people, photos, review, training
 
 app_name = "web"
 
@@ -30,6 +30,19 @@ urlpatterns = [
         name="model_activate",
     ),
     path("identify/", identify.IdentifyView.as_view(), name="identify"),
+    path("unknown-faces/", review.UnknownFaceListView.as_view(), name="unknown_faces"),
+    path("unknown-faces/assign/", review.UnknownFaceAssignView.as_view(), name="unknown_assign"),
+    path(
+        "unknown-faces/dismiss/",
+        review.UnknownFaceDismissView.as_view(),
+        name="unknown_dismiss",
+    ),
+    path("review/faces/<int:pk>/crop/", review.ReviewFaceCropView.as_view(), name="review_crop"),
+    path(
+        "review/faces/<int:pk>/not-this-person/",
+        review.NotThisPersonView.as_view(),
+        name="review_not_person",
+    ),
     path(
         "identifications/",
         identify.IdentificationListView.as_view(),

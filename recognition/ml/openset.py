@@ -117,13 +117,30 @@ class Calibration:
         return cls(**{k: v for k, v in data.items() if k in fields})
 
 
+# Why a face is unknown (Decision.reason); the service adds its own (see identify).
+NO_CLOSE_MATCH = "no_close_match"  # even the nearest person is farther than the cut-off
+AMBIGUOUS = "ambiguous"  # near enough, but another person is nearly as near
+MODEL_VETO = "model_veto"  # the geometry agrees, the CNN gives that person almost nothing
+CANDIDATES = 3
+
+
 @dataclass(frozen=True)
 class Decision:
-    """``index``: class index of the person named, or None (unknown)."""
+    """``index``: class index of the person named, or None (unknown).
+
+    ``candidates``: the nearest classes, nearest first, as (class index, distance);
+    ``cutoff``: the largest distance at which the nearest class would have been named
+    (its distance limit, and ``ratio`` times the rival's distance); ``reason``: why
+    the face is unknown (None when named).
+    """
 
     index: int | None
     confidence: float
     distance: float
+    candidates: tuple[tuple[int, float], ...] = ()
+    threshold: float = 0.0
+    cutoff: float = 0.0
+    reason: str | None = None
 
 
 def leave_one_out(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -217,41 +234,102 @@ def decide(
     calibration: Calibration,
     *,
     threshold: float | None = None,
+    class_limits: np.ndarray | None = None,
 ) -> list[Decision]:
-    """One decision per face.
+    """One decision per face, with the evidence for it.
 
     ``probabilities`` float (n, k) from the CNN; ``embeddings`` float (n, 128);
-    ``centroids`` float (k, 128); ``threshold`` overrides the calibrated distance.
+    ``centroids`` float (k, 128); ``threshold`` overrides the calibrated distance;
+    ``class_limits`` float (k,) lowers it per class (people tightened by corrections,
+    see :func:`class_limits_tightened`).
     """
     limit = calibration.threshold if threshold is None else threshold
     if len(embeddings) == 0:
         return []
     probs = np.asarray(probabilities)
     d2 = squared_distances(embeddings, np.asarray(centroids, dtype=np.float32))
-    # The two nearest centroids of each face, without sorting all k of them.
+    # The nearest CANDIDATES centroids of each face, without sorting all k of them.
     k = d2.shape[1]
-    if k >= 2:
-        two = np.argpartition(d2, 1, axis=1)[:, :2]
-        order = np.take_along_axis(d2, two, axis=1).argsort(axis=1)
-        two = np.take_along_axis(two, order, axis=1)
+    top = min(CANDIDATES, k)
+    if k > top:
+        nearest = np.argpartition(d2, top - 1, axis=1)[:, :top]
     else:
-        two = np.zeros((len(d2), 1), dtype=np.int64)
+        nearest = np.tile(np.arange(k), (len(d2), 1))
+    order = np.take_along_axis(d2, nearest, axis=1).argsort(axis=1, kind="stable")
+    nearest = np.take_along_axis(nearest, order, axis=1)
     decisions = []
     for row in range(len(d2)):
-        candidate = int(two[row, 0])
+        candidate = int(nearest[row, 0])
         distance = float(np.sqrt(d2[row, candidate]))
-        rival = float(np.sqrt(d2[row, two[row, 1]])) if k >= 2 else np.inf
+        rival = float(np.sqrt(d2[row, nearest[row, 1]])) if k >= 2 else np.inf
         agreement = float(probs[row, candidate])
-        accepted = (
-            distance <= limit
-            and distance <= calibration.ratio * rival
-            and agreement >= MIN_AGREEMENT
-        )
+        own_limit = limit
+        if class_limits is not None:
+            own_limit = min(limit, float(class_limits[candidate]))
+        cutoff = min(own_limit, calibration.ratio * rival)
+        reason = None
+        if distance > own_limit:
+            reason = NO_CLOSE_MATCH
+        elif distance > calibration.ratio * rival:
+            reason = AMBIGUOUS
+        elif agreement < MIN_AGREEMENT:
+            reason = MODEL_VETO
         decisions.append(
             Decision(
-                index=candidate if accepted else None,
+                index=candidate if reason is None else None,
                 confidence=agreement,
                 distance=distance,
+                candidates=tuple((int(i), float(np.sqrt(d2[row, i]))) for i in nearest[row]),
+                threshold=float(own_limit),
+                cutoff=float(cutoff),
+                reason=reason,
             )
         )
     return decisions
+
+
+def corrected(embedding: np.ndarray, distance: float, negatives: np.ndarray) -> bool:
+    """Whether a face named at ``distance`` from its person is vetoed by a correction.
+
+    ``negatives`` float (m, 128): faces recorded as "not this person" for that person.
+    The face is not that person when it lies at least as close to one of them as to the
+    person's centroid: the corrected face itself (distance 0) and its near copies are
+    refused, while the person's genuine photos, nearer their own centroid, are not.
+    """
+    if len(negatives) == 0:
+        return False
+    gaps = np.linalg.norm(
+        np.asarray(negatives, np.float64) - np.asarray(embedding, np.float64)[None], axis=1
+    )
+    return bool(gaps.min() <= distance)
+
+
+def class_limits_tightened(
+    centroids: np.ndarray,
+    negatives: np.ndarray,
+    negative_labels: np.ndarray,
+    calibration: Calibration,
+) -> np.ndarray:
+    """Per-class distance limits, float64 (k,), after "not this person" corrections.
+
+    ``centroids`` float (k, 128); ``negatives`` float (m, 128) recorded against class
+    ``negative_labels`` int (m,). A class with corrections accepts only faces nearer its
+    centroid than the nearest face it was wrongly given; never below the gallery's mean
+    genuine distance (so one mistaken correction cannot lock a person out), and never
+    above the calibrated threshold. Classes without corrections keep the threshold.
+    """
+    k = len(centroids)
+    limits = np.full(k, float(calibration.threshold))
+    if len(negatives) == 0:
+        return limits
+    floor = calibration.genuine_mean
+    if floor is None:
+        floor = calibration.threshold / 2
+    gaps = np.linalg.norm(
+        np.asarray(negatives, np.float64)
+        - np.asarray(centroids, np.float64)[np.asarray(negative_labels)],
+        axis=1,
+    )
+    for label, gap in zip(np.asarray(negative_labels), gaps, strict=True):
+        limits[label] = min(limits[label], max(float(gap), float(floor)))
+    return limits

@@ -12,6 +12,7 @@ from django.db import transaction
 from people.models import Person
 from people.services import person_delete
 from recognition.services.erasure import identifications_redact, models_forget_person
+from recognition.services.review import review_faces_forget_person
 from recognition.services.train import model_train_request_if_trained
 
 
@@ -22,9 +23,12 @@ def person_remove(*, person: Person) -> None:
     Their name leaves the audit trail and every model's label map, and their template
     every model file but the active one, which the retrain replaces (identification
     never names a deleted person meanwhile); see recognition.services.erasure.
+    The faces kept for review that were named them go, with their crops, and their
+    "not this person" examples lose their embeddings (recognition.services.review).
     """
     person_id = person.pk
     identifications_redact(person_id=person_id)  # before the links go with them
+    review_faces_forget_person(person=person)
     person_delete(person=person)
     models_forget_person(person_id=person_id)
     model_train_request_if_trained()

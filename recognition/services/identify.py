@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import logging
+from dataclasses import asdict, dataclass, replace
 from typing import IO, Any
 
 import numpy as np
@@ -17,9 +18,15 @@ from recognition.annotate import annotate_jpeg
 from recognition.loading import LoadedModel, ModelLoadError, NoActiveModel, active_model
 from recognition.ml import openset
 from recognition.ml.engine import EngineUnavailable
-from recognition.ml.faces import Box
-from recognition.models import Identification, TrainedModel
+from recognition.ml.faces import Box, FoundFace
+from recognition.models import Identification, ReviewFace, TrainedModel
+from recognition.nearest import Match, face_images_nearest
+from recognition.review_selectors import encoder_of, review_negatives
 from recognition.services.enroll import read_limited
+from recognition.services.review import KeptFace, review_faces_keep
+from recognition.storage import is_storage_failure
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "FaceAnswer",
@@ -30,13 +37,44 @@ __all__ = [
 ]
 
 
+# Why a face is unknown, beyond the model's own reasons (openset.NO_CLOSE_MATCH, ...).
+CORRECTED = "corrected"  # a reviewer said a face like this one is not that person
+PERSON_DELETED = "person_deleted"  # the person was deleted after the model was trained
+
+
+@dataclass(frozen=True)
+class Candidate:
+    person_id: int
+    name: str
+    distance: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"person_id": self.person_id, "person": self.name, "distance": self.distance}
+
+
 @dataclass(frozen=True)
 class FaceAnswer:
+    """One face of an answer and the evidence for it.
+
+    ``candidates``: the nearest enrolled people, nearest first (up to three);
+    ``threshold``: the model's distance cut-off for the nearest one (after corrections);
+    ``cutoff``: the largest distance at which the nearest one would have been named;
+    ``reason``: why the face is unknown (None when named); ``matched_photos``: the named
+    person's enrolled photos nearest to this face; ``review_face_id``: the face kept for
+    review (None when FACE_REVIEW_KEEP_DAYS is 0).
+    """
+
     box: Box  # original pixels
     person_id: int | None
     name: str | None  # None = unknown
     confidence: float | None  # the CNN's probability for the person named; None if unknown
     distance: float
+    candidates: tuple[Candidate, ...] = ()
+    threshold: float = 0.0
+    cutoff: float = 0.0
+    reason: str | None = None
+    matched_photos: tuple[Match, ...] = ()
+    review_face_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -45,7 +83,19 @@ class FaceAnswer:
             "person_id": self.person_id,
             "confidence": self.confidence,
             "distance": self.distance,
+            "reason": self.reason,
+            "threshold": self.threshold,
+            "cutoff": self.cutoff,
+            "candidates": [candidate.as_dict() for candidate in self.candidates],
+            "matched_photos": [asdict(match) for match in self.matched_photos],
+            "review_face_id": self.review_face_id,
         }
+
+    def audit_dict(self) -> dict[str, Any]:
+        """What the audit trail keeps: the answer, not who else was near."""
+        keep = ("box", "person", "person_id", "confidence", "distance", "reason", "cutoff")
+        answer = self.as_dict()
+        return {**{key: answer[key] for key in keep}, "name": self.name}
 
 
 @dataclass
@@ -92,44 +142,22 @@ def face_identify(
     with analysis_slot():  # bounded wait for a core, else Overloaded (503)
         image, found = analyze_all_faces(data, name=name, limits=limits)
     found = sorted(found, key=lambda face: face.box[3])
-    faces: list[FaceAnswer] = []
-    if found:
-        vectors = np.stack([face.embedding for face in found])
-        threshold = distance_threshold
-        if threshold is None:
-            threshold = settings.FACE_UNKNOWN_DISTANCE
-        decisions = openset.decide(
-            loaded.classifier.probabilities(vectors),
-            vectors,
-            loaded.classifier.centroids,
-            loaded.calibration,
-            threshold=threshold,
-        )
-        candidates = {int(loaded.person_ids[d.index]) for d in decisions if d.index is not None}
-        # People deleted since the model was trained are never named: their face is unknown.
-        live = dict(Person.objects.filter(pk__in=candidates).values_list("pk", "name"))
-        for face, decision in zip(found, decisions, strict=True):
-            person_id = (
-                int(loaded.person_ids[decision.index]) if decision.index is not None else None
-            )
-            if person_id not in live:
-                person_id = None
-            faces.append(
-                FaceAnswer(
-                    box=face.box,
-                    person_id=person_id,
-                    name=live.get(person_id) if person_id is not None else None,
-                    confidence=round(decision.confidence, 4) if person_id is not None else None,
-                    distance=round(decision.distance, 4),
-                )
-            )
+    threshold = settings.FACE_UNKNOWN_DISTANCE if distance_threshold is None else distance_threshold
+    faces = _answers(loaded, found, threshold=threshold) if found else []
     annotated = None
     if annotate:
         annotated = annotate_jpeg(image.rgb, faces)
     # Boxes and size in the photo's own pixels, also when it was decoded reduced.
     scale = image.scale
     faces = [replace(face, box=_scaled(face.box, scale)) for face in faces]
-    record = _audit(loaded.record, faces, image.sha256, user=user, channel=channel)
+    # One commit for the audit row and the kept faces (a commit is a disk flush).
+    with transaction.atomic():
+        record = _audit(loaded.record, faces, image.sha256, user=user, channel=channel)
+        kept = _keep_for_review(record, image.rgb, found, faces, loaded=loaded, scale=scale)
+    if kept:
+        faces = [
+            replace(answer, review_face_id=row.pk) for answer, row in zip(faces, kept, strict=True)
+        ]
     return IdentificationResult(
         faces=faces,
         model=loaded.record,
@@ -138,6 +166,36 @@ def face_identify(
         height=image.height * scale,
         annotated_jpeg=annotated,
     )
+
+
+def _keep_for_review(
+    record: Identification,
+    rgb: np.ndarray,
+    found: list[FoundFace],
+    faces: list[FaceAnswer],
+    *,
+    loaded: LoadedModel,
+    scale: int,
+) -> list[ReviewFace]:
+    """Keep the faces for review; a storage failure costs the review, not the answer."""
+    try:
+        with transaction.atomic():
+            # Crops come from the decoded pixels (``found``'s boxes), not the scaled answers.
+            return review_faces_keep(
+                identification=record,
+                rgb=rgb,
+                encoder=encoder_of(loaded),
+                scale=scale,
+                faces=[
+                    KeptFace(face.box, face.embedding, answer.person_id, answer.distance)
+                    for face, answer in zip(found, faces, strict=True)
+                ],
+            )
+    except OSError as exc:
+        if not is_storage_failure(exc):
+            raise
+        logger.warning("identification #%s: faces not kept for review: %s", record.pk, exc)
+        return []
 
 
 def _scaled(box: tuple[int, int, int, int], scale: int) -> tuple[int, int, int, int]:
@@ -162,6 +220,68 @@ def _check_engine(loaded: LoadedModel, limits: Limits) -> None:
         )
 
 
+def _answers(
+    loaded: LoadedModel, found: list[FoundFace], *, threshold: float | None
+) -> list[FaceAnswer]:
+    """Decide every face, veto corrected ones, and gather the evidence shown with it."""
+    vectors = np.stack([face.embedding for face in found])
+    decisions = openset.decide(
+        loaded.classifier.probabilities(vectors),
+        vectors,
+        loaded.classifier.centroids,
+        loaded.calibration,
+        threshold=threshold,
+        class_limits=_class_limits(loaded),
+    )
+    near = {int(loaded.person_ids[i]) for d in decisions for i, _ in d.candidates}
+    # People deleted since the model was trained are never named nor shown: unknown.
+    live = dict(Person.objects.filter(pk__in=near).values_list("pk", "name"))
+    negatives = review_negatives(person_ids=list(live), encoder=encoder_of(loaded))
+    answers = []
+    for face, decision in zip(found, decisions, strict=True):
+        person_id = int(loaded.person_ids[decision.index]) if decision.index is not None else None
+        reason = decision.reason
+        if person_id is not None and person_id not in live:
+            person_id, reason = None, PERSON_DELETED
+        if person_id is not None and openset.corrected(
+            face.embedding, decision.distance, negatives.get(person_id, np.zeros((0, 0)))
+        ):
+            person_id, reason = None, CORRECTED
+        matched: tuple[Match, ...] = ()
+        if person_id is not None:
+            matched = tuple(face_images_nearest(embedding=face.embedding, person_id=person_id))
+        candidates = tuple(
+            Candidate(int(loaded.person_ids[i]), live[int(loaded.person_ids[i])], round(d, 4))
+            for i, d in decision.candidates
+            if int(loaded.person_ids[i]) in live
+        )
+        answers.append(
+            FaceAnswer(
+                box=face.box,
+                person_id=person_id,
+                name=live[person_id] if person_id is not None else None,
+                confidence=round(decision.confidence, 4) if person_id is not None else None,
+                distance=round(decision.distance, 4),
+                candidates=candidates,
+                threshold=round(decision.threshold, 4),
+                cutoff=round(decision.cutoff, 4),
+                reason=reason,
+                matched_photos=matched,
+            )
+        )
+    return answers
+
+
+def _class_limits(loaded: LoadedModel) -> np.ndarray | None:
+    """Per-class limits the training tightened after corrections (None: none did)."""
+    limits: dict[str, float] = (loaded.record.metrics or {}).get("person_limits") or {}
+    if not limits:
+        return None
+    return np.array(
+        [float(limits.get(str(int(p)), np.inf)) for p in loaded.person_ids], dtype=np.float64
+    )
+
+
 def _audit(
     model: TrainedModel, faces: list[FaceAnswer], sha256: str, *, user: User, channel: str
 ) -> Identification:
@@ -175,7 +295,7 @@ def _audit(
             image_sha256=sha256,
             face_count=len(faces),
             known_count=len(known),
-            results=[{**face.as_dict(), "name": face.name} for face in faces],
+            results=[face.audit_dict() for face in faces],
         )
         if known:
             record.people.set(sorted(set(known)))

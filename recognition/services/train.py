@@ -34,6 +34,7 @@ from recognition.ml import Progress, openset, search
 from recognition.ml import classifier as ml_classifier
 from recognition.model_files import MODELS_DIR, model_file_delete, model_file_read, model_file_write
 from recognition.models import TrainedModel
+from recognition.review_selectors import encoder_name, review_negatives
 from recognition.selectors import Gallery, gallery_load, model_training_current
 from recognition.services.activation import model_make_active, models_prune, trained_models_lock
 from recognition.services.erasure import model_holds_deleted_people, models_purge_deleted
@@ -253,6 +254,7 @@ def _train_and_activate(model: TrainedModel) -> TrainedModel:
             progress=_progress_writer(model.pk),
         )
         calibration = openset.calibrate(gallery.embeddings, gallery.labels, engine=gallery.engine)
+        person_limits = _person_limits(gallery, result.classifier.centroids, calibration)
         stem = f"{MODELS_DIR}/model-{model.pk}-{uuid.uuid4().hex[:8]}"
         relative = model_file_write(name=f"{stem}.npz", data=ml_classifier.dumps(result.classifier))
         written.append(relative)
@@ -263,10 +265,29 @@ def _train_and_activate(model: TrainedModel) -> TrainedModel:
         # Activate only what reads back whole.
         ml_classifier.loads(model_file_read(name=relative), name=relative)
         search.loads(model_file_read(name=index_name))
-        return _succeed(model, gallery, result, calibration, relative, index_name)
+        return _succeed(model, gallery, result, calibration, relative, index_name, person_limits)
     except BaseException:
         _discard(written)
         raise
+
+
+def _person_limits(
+    gallery: Gallery, centroids: np.ndarray, calibration: openset.Calibration
+) -> dict[str, float]:
+    """Distance limits of people tightened by "not this person" corrections (by person id)."""
+    person_ids = [int(gallery.label_map[str(i)]["person_id"]) for i in range(len(centroids))]
+    encoder = encoder_name(gallery.engine, gallery.engine_version)
+    negatives = review_negatives(person_ids=person_ids, encoder=encoder)
+    if not negatives:
+        return {}
+    index = {person_id: i for i, person_id in enumerate(person_ids)}
+    vectors = np.concatenate([negatives[p] for p in negatives])
+    labels = np.concatenate([np.full(len(negatives[p]), index[p]) for p in negatives])
+    limits = openset.class_limits_tightened(centroids, vectors, labels, calibration)
+    return {
+        str(person_ids[i]): round(float(limits[i]), 4)
+        for i in sorted({int(label) for label in labels})
+    }
 
 
 def _metrics(
@@ -274,6 +295,7 @@ def _metrics(
     result: ml_classifier.TrainResult,
     calibration: openset.Calibration,
     index_name: str,
+    person_limits: dict[str, float],
 ) -> dict[str, Any]:
     per_person = {}
     for index, scores in result.per_class.items():
@@ -287,6 +309,8 @@ def _metrics(
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "calibration": calibration.as_dict(),
+        # Tightened by corrections (person id -> distance); identification applies them.
+        "person_limits": person_limits,
         "gallery_fingerprint": gallery.fingerprint,
         # Stored name of the nearest-photo index (recognition.ml.search) of this model.
         "search_index": index_name,
@@ -300,6 +324,7 @@ def _succeed(
     calibration: openset.Calibration,
     relative: str,
     index_name: str,
+    person_limits: dict[str, float],
 ) -> TrainedModel:
     with transaction.atomic():
         row = TrainedModel.objects.select_for_update().get(pk=model.pk)
@@ -325,7 +350,7 @@ def _succeed(
         row.embedding_count = len(gallery.labels)
         row.engine = gallery.engine
         row.engine_version = gallery.engine_version
-        row.metrics = _metrics(gallery, result, calibration, index_name)
+        row.metrics = _metrics(gallery, result, calibration, index_name, person_limits)
         row.epoch = result.epochs_run
         row.save()
         model_make_active(model_id=row.pk)

@@ -39,3 +39,18 @@ def training_duration(model: TrainedModel) -> str:
         return seconds((model.finished_at - model.started_at).total_seconds())
     measured = (model.metrics or {}).get("train_seconds")
     return seconds(measured) if measured is not None else "—"
+
+
+REASONS = {
+    "no_close_match": "no enrolled person is close enough",
+    "ambiguous": "two people are almost equally close",
+    "model_veto": "the model does not agree with the nearest person",
+    "corrected": "corrected: a reviewer said a face like this is not that person",
+    "person_deleted": "the nearest person was deleted",
+}
+
+
+@register.filter
+def reason_text(code: str | None) -> str:
+    """Why a face is unknown, in words (the API's ``reason`` code)."""
+    return REASONS.get(code or "", code or "")

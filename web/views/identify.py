@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.views import View
 from django.views.generic import ListView
 
+from people.models import Person
 from recognition import selectors
 from recognition.models import Identification
 from recognition.rejections import PhotoRejected
@@ -60,6 +61,7 @@ class IdentifyView(PermissionRequiredMixin, View):
             "photo_name": upload.name,
             "known_count": sum(face.person_id is not None for face in result.faces),
             "form": IdentifyForm(),
+            "people": Person.objects.order_by("name", "id"),
         }
         return render(request, "web/identify_result.html", context)
 

@@ -50,8 +50,18 @@ def _human(line: dict[str, Any]) -> str:
         return f"{line['image']}: {line['error']}"
     if not line["faces"]:
         return f"{line['image']}: no face found"
-    parts = [
-        f"{face['person'] or 'unknown'} (distance {face['distance']:.2f}) at {face['box']}"
-        for face in line["faces"]
-    ]
-    return f"{line['image']}: " + "; ".join(parts)
+    return f"{line['image']}: " + "; ".join(_face_text(face) for face in line["faces"])
+
+
+def _face_text(face: dict[str, Any]) -> str:
+    """ "Tom Cruise (distance 0.41) at [...]" or "unknown (ambiguous; closest Tom Cruise 0.49,
+    needs <= 0.48) at [...]"."""
+    if face["person"]:
+        return f"{face['person']} (distance {face['distance']:.3f}) at {face['box']}"
+    why = face.get("reason") or "no_close_match"
+    candidates = face.get("candidates") or []
+    if candidates:
+        closest = candidates[0]
+        why += f"; closest {closest['person']} {closest['distance']:.3f}"
+        why += f", needs <= {face['cutoff']:.3f}"
+    return f"unknown ({why}) at {face['box']}"
