@@ -56,6 +56,7 @@ bench: install-dev
 	$(BIN)/python bench/enroll.py
 	$(BIN)/python bench/identify.py
 	$(BIN)/python bench/accuracy.py
+	$(BIN)/python bench/consistency.py
 	$(BIN)/python bench/hostile.py
 	$(BIN)/python bench/openset.py
 

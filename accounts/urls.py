@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts.forms import LockoutAwareAuthenticationForm
+from accounts.views import LogoutView
 
 app_name = "accounts"
 
@@ -19,5 +20,5 @@ urlpatterns = [
         name="login",
     ),
     # Django's LogoutView accepts POST only, so a link cannot log anyone out (CSRF).
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", LogoutView.as_view(), name="logout"),
 ]

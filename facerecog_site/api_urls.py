@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import APIRootView, DefaultRouter
@@ -21,6 +25,16 @@ class ApiRootView(APIRootView):
     action_permissions: dict[str, list[str]] = {"get": []}
 
 
+class ApiDocsView(SpectacularSwaggerView):
+    """The interactive docs are a page for people: a logged-out browser gets the login
+    page (then comes back), not a bare "401 Unauthorized"."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated and "HTTP_AUTHORIZATION" not in request.META:
+            return redirect_to_login(request.get_full_path())
+        return super().dispatch(request, *args, **kwargs)
+
+
 router = DefaultRouter()
 router.APIRootView = ApiRootView
 router.register("people", PersonViewSet, basename="person")
@@ -36,7 +50,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/tokens/<str:token_key>/", TokenRevokeApi.as_view(), name="token-revoke"),
     path("identify/", IdentifyApi.as_view(), name="identify"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", ApiDocsView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
     # Last: any other /api/ URL is a JSON 404 (also with DEBUG on, which would
     # otherwise show Django's HTML page instead of calling handler404).

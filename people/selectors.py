@@ -28,6 +28,14 @@ def person_list(*, search: str = "") -> QuerySet[Person]:
     return queryset.order_by("name", "id")
 
 
+def person_same_name(*, name: str, exclude_pk: int | None = None) -> QuerySet[Person]:
+    """Other people whose name is ``name`` (ignoring case and surrounding spaces)."""
+    queryset = Person.objects.filter(name__iexact=name.strip())
+    if exclude_pk is not None:
+        queryset = queryset.exclude(pk=exclude_pk)
+    return queryset.order_by("id")
+
+
 def face_image_photo(*, face_image: FaceImage) -> PhotoBytes:
     """The stored (re-encoded, metadata-free) photo. Raises FileNotFoundError."""
     with face_image.image.open("rb") as handle:
@@ -37,6 +45,9 @@ def face_image_photo(*, face_image: FaceImage) -> PhotoBytes:
 
 
 def face_image_thumbnail(*, face_image: FaceImage) -> PhotoBytes:
-    """A small JPEG of the stored photo. Raises FileNotFoundError."""
+    """A small square JPEG around the enrolled face. Raises FileNotFoundError."""
     photo = face_image_photo(face_image=face_image)
-    return PhotoBytes(content=jpeg_thumbnail(photo.content), content_type="image/jpeg")
+    content = jpeg_thumbnail(
+        photo.content, box=face_image.box, box_size=(face_image.width, face_image.height)
+    )
+    return PhotoBytes(content=content, content_type="image/jpeg")

@@ -26,6 +26,13 @@ class PersonWriteSerializer(serializers.Serializer):
         help_text="Optional identifier from another system; unique. Empty or null clears it.",
     )
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    allow_duplicate_name = serializers.BooleanField(
+        required=False,
+        default=False,
+        write_only=True,
+        help_text="Create (or rename to) a name someone already has: a different person "
+        "with the same name. Without it such a request answers 409 duplicate_name.",
+    )
 
     def validate_name(self, value: str) -> str:
         if not value.strip():

@@ -9,11 +9,44 @@ from django.db import transaction
 
 from accounts.users import User, user_or_none
 from people.models import FaceImage, Person
+from people.selectors import person_same_name
+
+
+class PersonNameTaken(Exception):
+    """Someone else already has this name (ignoring case); ``existing`` are they.
+
+    Two records for one person split their photos and confuse training, so a second
+    "Keanu Reeves" needs the caller to say it is intended (a namesake).
+    """
+
+    def __init__(self, name: str, existing: list[Person]) -> None:
+        self.name = name
+        self.existing = existing
+        ids = ", ".join(f"#{person.pk}" for person in existing)
+        super().__init__(
+            f"A person named “{existing[0].name}” already exists ({ids}). Add photos to "
+            "them, or confirm that this is a different person with the same name."
+        )
+
+
+def _check_name_free(name: str, *, exclude_pk: int | None, allow_duplicate_name: bool) -> None:
+    if allow_duplicate_name:
+        return
+    existing = list(person_same_name(name=name, exclude_pk=exclude_pk))
+    if existing:
+        raise PersonNameTaken(name.strip(), existing)
 
 
 def person_create(
-    *, name: str, external_id: str | None = None, notes: str = "", created_by: User = None
+    *,
+    name: str,
+    external_id: str | None = None,
+    notes: str = "",
+    created_by: User = None,
+    allow_duplicate_name: bool = False,
 ) -> Person:
+    """Raises PersonNameTaken unless ``allow_duplicate_name``, ValidationError."""
+    _check_name_free(name, exclude_pk=None, allow_duplicate_name=allow_duplicate_name)
     person = Person(
         name=name.strip(),
         external_id=(external_id or "").strip() or None,
@@ -31,7 +64,11 @@ def person_update(
     name: str | None = None,
     external_id: str | None = None,
     notes: str | None = None,
+    allow_duplicate_name: bool = False,
 ) -> Person:
+    """Raises PersonNameTaken (a rename onto someone else's name) unless allowed."""
+    if name is not None and name.strip().lower() != person.name.lower():
+        _check_name_free(name, exclude_pk=person.pk, allow_duplicate_name=allow_duplicate_name)
     if name is not None:
         person.name = name.strip()
     if external_id is not None:

@@ -19,7 +19,7 @@ from recognition import gallery_admin  # noqa: F401  (registers Person with the 
 from recognition.models import Correction, Embedding, Identification, ReembedJob, TrainedModel
 from recognition.services.activation import ModelNotActivatable, model_activate
 from recognition.services.reembed import reembed_request
-from recognition.services.train import model_train_request
+from recognition.services.train import TrainingError, model_train_request
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -83,7 +83,11 @@ class TrainedModelAdmin(ReadOnlyAdmin):
         self.message_user(request, f"Model #{model.pk} is now active.", messages.SUCCESS)
 
     def _request_training(self, request: HttpRequest) -> None:
-        job = model_train_request(requested_by=request.user)
+        try:
+            job = model_train_request(requested_by=request.user)
+        except TrainingError as exc:
+            self.message_user(request, f"Training not started: {exc}", messages.ERROR)
+            return
         self.message_user(request, f"Training job #{job.pk} is {job.status}.", messages.SUCCESS)
 
     def get_urls(self) -> list[URLPattern]:

@@ -19,6 +19,7 @@ from recognition.review_apis import identification_not_this_person
 from recognition.review_serializers import CorrectionSerializer, NotThisPersonSerializer
 from recognition.selectors import identification_list, model_list
 from recognition.serializers import (
+    IdentificationFilterSerializer,
     IdentificationResultSerializer,
     IdentificationSerializer,
     IdentifyRequestSerializer,
@@ -26,7 +27,7 @@ from recognition.serializers import (
 )
 from recognition.services.activation import ModelNotActivatable, model_activate
 from recognition.services.identify import NoActiveModel, face_identify
-from recognition.services.train import TrainingError, model_train_request
+from recognition.services.train import GalleryTooSmall, TrainingError, model_train_request
 
 ERROR = OpenApiResponse(ErrorSerializer)
 NO_MODEL_MESSAGE = "No model has been trained yet: enroll people and train one first."
@@ -42,6 +43,11 @@ def audit_channel(request: Request, prefix: str = "api") -> str:
 def training_requested(request: Request) -> Response:
     try:
         model = model_train_request(requested_by=request.user)
+    except GalleryTooSmall as exc:
+        # Nothing was created: no failed model in the history.
+        raise ApiError(
+            str(exc), code="gallery_too_small", status_code=status.HTTP_409_CONFLICT
+        ) from exc
     except TrainingError as exc:
         raise ApiError(str(exc), code="cannot_train", status_code=status.HTTP_409_CONFLICT) from exc
     return Response(TrainedModelSerializer(model).data, status=status.HTTP_202_ACCEPTED)
@@ -148,7 +154,10 @@ class IdentifyApi(APIView):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="The identification audit trail, newest first"),
+    list=extend_schema(
+        summary="The identification audit trail, newest first",
+        parameters=[IdentificationFilterSerializer],
+    ),
     retrieve=extend_schema(summary="One identification record"),
 )
 @extend_schema(tags=["identifications"])
@@ -164,7 +173,11 @@ class IdentificationViewSet(
     }
 
     def get_queryset(self) -> QuerySet[Identification]:
-        return identification_list()
+        if self.action != "list":
+            return identification_list()
+        filters = IdentificationFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return identification_list(**filters.selector_kwargs())
 
     @extend_schema(
         summary="Correct a named face: it is not this person",

@@ -26,15 +26,22 @@ def result_subject(result: IdentificationResult) -> FaceAnswer | None:
     return result.faces[choice.subject]
 
 
+MISSES = {"wrong", "unknown", "accepted"}
+
+
+def evaluation_outcome(truth: int | None, named: int | None) -> str:
+    """correct | wrong | unknown (a known face) | rejected | accepted (a stranger)."""
+    if truth is None:
+        return "rejected" if named is None else "accepted"
+    if named is None:
+        return "unknown"
+    return "correct" if named == truth else "wrong"
+
+
 def evaluation_counts(judged: Iterable[Judged]) -> dict[str, int]:
     counts = {"correct": 0, "wrong": 0, "unknown": 0, "rejected": 0, "accepted": 0}
     for truth, named in judged:
-        if truth is None:
-            counts["rejected" if named is None else "accepted"] += 1
-        elif named is None:
-            counts["unknown"] += 1
-        else:
-            counts["correct" if named == truth else "wrong"] += 1
+        counts[evaluation_outcome(truth, named)] += 1
     return counts
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
@@ -18,10 +18,15 @@ from django.utils.html import format_html
 
 from people.models import FaceImage, Person
 from people.services import face_image_delete
-from recognition.gallery_admin_forms import FaceImageUploadForm, FaceImageUploadFormSet
+from recognition.gallery_admin_forms import (
+    FaceImageUploadForm,
+    FaceImageUploadFormSet,
+    PersonAdminForm,
+)
 from recognition.models import Embedding
 from recognition.services.enroll import PhotoUpload, face_images_enroll
 from recognition.services.gallery import person_remove
+from recognition.services.merge import person_merge
 
 
 class FaceImageInline(admin.TabularInline):
@@ -96,11 +101,29 @@ class FaceImageUploadInline(admin.TabularInline):
 
 @admin.register(Person)
 class PersonAdmin(admin.ModelAdmin):
-    list_display = ("name", "external_id", "photo_count", "embedding_count", "created_at")
+    list_display = (
+        "face",
+        "name",
+        "external_id",
+        "photo_count",
+        "embedding_count",
+        "created_at",
+    )
+    list_display_links = ("face", "name")
     search_fields = ("name", "external_id")
-    fields = ("name", "external_id", "notes", "created_by", "created_at", "updated_at")
+    form = PersonAdminForm
+    fields = (
+        "name",
+        "allow_duplicate_name",
+        "external_id",
+        "notes",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
     readonly_fields = ("created_by", "created_at", "updated_at")
     inlines = (FaceImageInline, FaceImageUploadInline)
+    actions = ("merge_people",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Person]:
         return (
@@ -109,7 +132,21 @@ class PersonAdmin(admin.ModelAdmin):
             .annotate(
                 photo_total=Count("faces", distinct=True),
                 embedding_total=Count("faces__embedding", distinct=True),
+                first_face_id=Subquery(
+                    FaceImage.objects.filter(person=OuterRef("pk"))
+                    .order_by("uploaded_at", "id")
+                    .values("pk")[:1]
+                ),
             )
+        )
+
+    @admin.display(description="face")
+    def face(self, person: Any) -> str:
+        if not person.first_face_id:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="" width="48" height="48" style="border-radius:4px">',
+            reverse("people:face_thumbnail", args=[person.first_face_id]),
         )
 
     @admin.display(description="photos", ordering="photo_total")
@@ -154,6 +191,9 @@ class PersonAdmin(admin.ModelAdmin):
                 messages.error(request, f"{rejection.message} (reason: {rejection.code})")
             elif outcome.face is not None:
                 formset.new_objects.append(outcome.face)
+                if outcome.warning is not None:
+                    warning = outcome.warning
+                    messages.warning(request, f"{outcome.name}: {warning.detail} ({warning.code})")
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
@@ -161,6 +201,27 @@ class PersonAdmin(admin.ModelAdmin):
         # being read-only (embeddings) must not block deleting the person.
         perms_needed -= {str(FaceImage._meta.verbose_name), str(Embedding._meta.verbose_name)}
         return deleted, counts, perms_needed, protected
+
+    @admin.action(
+        description="Merge the selected people into the first created (same person)",
+        permissions=("change", "delete"),
+    )
+    def merge_people(self, request: HttpRequest, queryset: QuerySet[Person]) -> None:
+        people = list(queryset.order_by("created_at", "id"))
+        if len(people) < 2:
+            self.message_user(request, "Select two or more records to merge.", messages.ERROR)
+            return
+        keep, moved, duplicates = people[0], 0, 0
+        for source in people[1:]:
+            result = person_merge(source=source, into=keep)
+            moved, duplicates = moved + result.moved, duplicates + result.duplicates
+        self.message_user(
+            request,
+            f"Merged {len(people) - 1} record(s) into {keep.name} (#{keep.pk}): {moved} "
+            f"photo(s) moved, {duplicates} duplicate(s) dropped; a retrain was queued if a "
+            "model exists.",
+            messages.SUCCESS,
+        )
 
     def delete_model(self, request: HttpRequest, obj: Person) -> None:
         person_remove(person=obj)

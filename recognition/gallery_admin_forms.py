@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
 from people.models import FaceImage, Person
+from people.selectors import person_same_name
 from recognition.analysis import EnrollmentAnalysis
 from recognition.ml.engine import EngineUnavailable
 from recognition.rejections import DUPLICATE, PhotoRejected
@@ -71,3 +72,40 @@ class FaceImageUploadFormSet(forms.BaseInlineFormSet):
                 )
                 form.analysis = None
             seen.add(analysis.sha256)
+
+
+class PersonAdminForm(forms.ModelForm):
+    """The person form, with the web form's rule: a name someone already has (ignoring
+    case) needs the box ticked, so a second record of one person is not made by accident."""
+
+    allow_duplicate_name = forms.BooleanField(
+        label="Allow a name someone already has",
+        required=False,
+        help_text="Tick only for a different person with the same name; to join two "
+        "records of one person, use the action “Merge the selected people”.",
+    )
+
+    class Meta:
+        model = Person
+        fields = ["name", "external_id", "notes"]
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        name = cleaned.get("name")
+        if not isinstance(name, str) or cleaned.get("allow_duplicate_name"):
+            return cleaned
+        unchanged = self.instance.pk is not None and name.strip().lower() == (
+            self.instance.name.lower()
+        )
+        others = list(person_same_name(name=name, exclude_pk=self.instance.pk))
+        if others and not unchanged:
+            ids = ", ".join(f"#{person.pk}" for person in others)
+            self.add_error(
+                "name",
+                ValidationError(
+                    f"A person named “{others[0].name}” already exists ({ids}). Add photos to "
+                    "them, or tick “Allow a name someone already has” for a namesake.",
+                    code="duplicate_name",
+                ),
+            )
+        return cleaned

@@ -28,26 +28,39 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
-from facerecog_site.api_errors import ErrorSerializer, rejection_status
+from facerecog_site.api_errors import ApiError, ErrorSerializer, rejection_status
 from people.models import FaceImage, Person
 from people.selectors import face_image_photo, person_list
 from people.serializers import PersonSerializer, PersonWriteSerializer
-from people.services import face_image_delete, person_create, person_update
+from people.services import PersonNameTaken, face_image_delete, person_create, person_update
 from people.views import photo_response
 from recognition.gallery_serializers import (
     FaceImageSerializer,
     FaceUploadResponseSerializer,
     FaceUploadSerializer,
     PersonDetailSerializer,
+    PersonMergeResultSerializer,
+    PersonMergeSerializer,
     upload_results,
 )
 from recognition.rejections import SERVER_BUSY, STORAGE_UNAVAILABLE
 from recognition.selectors import model_active, model_gallery_read_at
 from recognition.services.enroll import PhotoUpload, face_images_enroll
 from recognition.services.gallery import person_remove
+from recognition.services.merge import MergeError, person_merge
 
 ERROR = OpenApiResponse(ErrorSerializer)
 PERSON_ID = OpenApiParameter("person_pk", int, OpenApiParameter.PATH, description="Person id")
+
+
+def name_taken_error(exc: PersonNameTaken) -> ApiError:
+    existing = [{"id": person.pk, "name": person.name} for person in exc.existing]
+    return ApiError(
+        f"{exc} Send allow_duplicate_name=true if so.",
+        code="duplicate_name",
+        status_code=status.HTTP_409_CONFLICT,
+        extra={"existing": existing},
+    )
 
 
 def gallery_read_at() -> datetime | None:
@@ -64,7 +77,7 @@ def gallery_read_at() -> datetime | None:
     create=extend_schema(
         summary="Create a person",
         request=PersonWriteSerializer,
-        responses={201: PersonDetailSerializer, 400: ERROR},
+        responses={201: PersonDetailSerializer, 400: ERROR, 409: ERROR},
     ),
     update=extend_schema(
         summary="Replace a person's details",
@@ -92,6 +105,7 @@ class PersonViewSet(viewsets.GenericViewSet):
         "update": ["people.change_person"],
         "partial_update": ["people.change_person"],
         "destroy": ["people.delete_person"],
+        "merge": ["people.change_person", "people.delete_person"],
     }
 
     def get_queryset(self) -> QuerySet[Person]:
@@ -101,6 +115,10 @@ class PersonViewSet(viewsets.GenericViewSet):
         return person_list(search=search)
 
     def get_serializer_class(self) -> type[BaseSerializer]:
+        # The browsable API builds its HTML forms from this with the request's method
+        # swapped for POST/PUT: give it the writable fields, not the read-only shape.
+        if self.request is not None and self.request.method in {"POST", "PUT", "PATCH"}:
+            return PersonWriteSerializer
         return PersonSerializer if self.action == "list" else PersonDetailSerializer
 
     def detail_response(self, person: Person, status_code: int = 200) -> Response:
@@ -118,14 +136,20 @@ class PersonViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         serializer = PersonWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        person = person_create(**serializer.validated_data, created_by=request.user)
+        try:
+            person = person_create(**serializer.validated_data, created_by=request.user)
+        except PersonNameTaken as exc:
+            raise name_taken_error(exc) from exc
         return self.detail_response(person, status.HTTP_201_CREATED)
 
     def update(self, request: Request, pk: str, partial: bool = False) -> Response:
         person = self.get_object()
         serializer = PersonWriteSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        person_update(person=person, **serializer.validated_data)
+        try:
+            person_update(person=person, **serializer.validated_data)
+        except PersonNameTaken as exc:
+            raise name_taken_error(exc) from exc
         return self.detail_response(person)
 
     def partial_update(self, request: Request, pk: str) -> Response:
@@ -134,6 +158,31 @@ class PersonViewSet(viewsets.GenericViewSet):
     def destroy(self, request: Request, pk: str) -> Response:
         person_remove(person=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Merge this person into another (two records of one person)",
+        request=PersonMergeSerializer,
+        responses={200: PersonMergeResultSerializer, 400: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, pk: str) -> Response:
+        source = self.get_object()
+        serializer = PersonMergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        into = get_object_or_404(Person, pk=serializer.validated_data["into"])
+        try:
+            result = person_merge(source=source, into=into)
+        except MergeError as exc:
+            raise ApiError(str(exc), code="invalid", status_code=400) from exc
+        person = get_object_or_404(person_list().prefetch_related("faces"), pk=into.pk)
+        context = {**self.get_serializer_context(), "gallery_read_at": gallery_read_at()}
+        body = {
+            "person": PersonDetailSerializer(person, context=context).data,
+            "moved": result.moved,
+            "duplicates": result.duplicates,
+            "retrain_model_id": result.retrain.pk if result.retrain else None,
+        }
+        return Response(body)
 
 
 @extend_schema_view(

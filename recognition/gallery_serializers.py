@@ -107,10 +107,32 @@ class FaceRejectionSerializer(serializers.Serializer):
     boxes = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()))
 
 
+class LookAlikeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    distance = serializers.FloatField()
+
+
+class FaceWarningSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=["unlike_person", "looks_like"],
+        help_text="looks_like: the face is nearer another enrolled person; unlike_person: "
+        "it is further from this person's other photos than one person's photos usually are.",
+    )
+    detail = serializers.CharField()
+    distance = serializers.FloatField(
+        allow_null=True, help_text="To this person's other photos (null for a first photo)."
+    )
+    looks_like = LookAlikeSerializer(required=False, help_text="With looks_like: who.")
+
+
 class FaceUploadResultSerializer(serializers.Serializer):
     file = serializers.CharField(help_text="The uploaded file's name.")
     status = serializers.ChoiceField(choices=["enrolled", "rejected"])
     face = FaceImageSerializer(required=False, help_text="When enrolled.")
+    warning = FaceWarningSerializer(
+        required=False, help_text="When enrolled but it may not show this person."
+    )
     rejection = FaceRejectionSerializer(required=False, help_text="When rejected.")
 
 
@@ -135,6 +157,22 @@ def upload_results(outcomes: list[EnrollOutcome], *, context: dict[str, Any]) ->
             results.append({"file": outcome.name, "status": "rejected", "rejection": rejection})
         else:
             face_data = FaceImageSerializer(outcome.face, context=context).data
-            results.append({"file": outcome.name, "status": "enrolled", "face": face_data})
+            result = {"file": outcome.name, "status": "enrolled", "face": face_data}
+            if outcome.warning is not None:
+                result["warning"] = outcome.warning.as_dict()
+            results.append(result)
     enrolled = sum(1 for result in results if result["status"] == "enrolled")
     return {"enrolled": enrolled, "rejected": len(results) - enrolled, "results": results}
+
+
+class PersonMergeSerializer(serializers.Serializer):
+    into = serializers.IntegerField(help_text="The person to keep (their name stays).")
+
+
+class PersonMergeResultSerializer(serializers.Serializer):
+    person = PersonDetailSerializer(help_text="The person kept, with every photo.")
+    moved = serializers.IntegerField(help_text="Photos (with embeddings) moved over.")
+    duplicates = serializers.IntegerField(help_text="Photos the kept person already had.")
+    retrain_model_id = serializers.IntegerField(
+        allow_null=True, help_text="The retrain queued (null when no model exists yet)."
+    )

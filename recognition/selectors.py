@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
 
 from people.models import FaceImage, Person
 from recognition.ml.faces import EMBEDDING_DIM
@@ -143,9 +144,68 @@ def gallery_stats() -> dict[str, int]:
     }
 
 
-def identification_list() -> QuerySet[Identification]:
+MIN_PEOPLE_TO_TRAIN = 2
+MIN_PHOTOS_PER_PERSON = 2
+
+
+def training_blocker_message(*, people: int, ready: int) -> str:
+    """Why a gallery of ``people`` (``ready`` with two photos or more) cannot be trained."""
     return (
-        Identification.objects.select_related("user", "model")
-        .prefetch_related("people", "corrections__person", "corrections__user")
-        .order_by("-created_at", "-id")
+        "Training needs at least two people with at least two photos each; "
+        f"the gallery has {people} {'person' if people == 1 else 'people'}, "
+        f"{ready} of them with two or more photos."
     )
+
+
+def gallery_training_blocker() -> str | None:
+    """Why a training cannot run on the gallery as it is now, or None when it can."""
+    per_person = (
+        Embedding.objects.values("face_image__person_id")
+        .annotate(photos=Count("id"))
+        .values_list("photos", flat=True)
+    )
+    counts = list(per_person)
+    ready = sum(count >= MIN_PHOTOS_PER_PERSON for count in counts)
+    if ready >= MIN_PEOPLE_TO_TRAIN:
+        return None
+    return training_blocker_message(people=len(counts), ready=ready)
+
+
+def identification_list(
+    *,
+    person_id: int | None = None,
+    unknown_only: bool = False,
+    channel: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[Identification]:
+    """The audit trail, newest first, optionally narrowed.
+
+    ``person_id``: someone was named; ``unknown_only``: at least one face was unknown;
+    ``channel``: "web", "api" (with its per-token "api-token:<id>"), "cli", ...;
+    ``since``/``until``: calendar days (inclusive) in the site's time zone.
+    """
+    queryset = Identification.objects.select_related("user", "model").prefetch_related(
+        "people", "corrections__person", "corrections__user"
+    )
+    if person_id is not None:
+        queryset = queryset.filter(people__id=person_id)
+    if unknown_only:
+        queryset = queryset.filter(face_count__gt=F("known_count"))
+    if channel:
+        queryset = queryset.filter(Q(channel=channel) | Q(channel__startswith=f"{channel}-"))
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=_day_start(since))
+    if until is not None:
+        queryset = queryset.filter(created_at__lt=_day_start(until + timedelta(days=1)))
+    return queryset.order_by("-created_at", "-id")
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def identification_channels() -> list[str]:
+    """The channels the history holds, per-token API channels folded into "api"."""
+    values = Identification.objects.values_list("channel", flat=True).distinct()
+    return sorted({value.split("-token:")[0] for value in values})

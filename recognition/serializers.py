@@ -185,3 +185,33 @@ class IdentificationSerializer(serializers.ModelSerializer):
             "corrections",
         ]
         read_only_fields = fields
+
+
+class IdentificationFilterSerializer(serializers.Serializer):
+    """Query parameters of the audit trail's list (all optional)."""
+
+    person = serializers.IntegerField(required=False, help_text="Only where this person was named")
+    unknown_only = serializers.BooleanField(
+        required=False, default=False, help_text="Only where at least one face was unknown"
+    )
+    channel = serializers.CharField(
+        required=False, default="", help_text="web, api (any token), cli, prototype, ..."
+    )
+    since = serializers.DateField(required=False, help_text="From this day (inclusive)")
+    until = serializers.DateField(required=False, help_text="Up to this day (inclusive)")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        since, until = attrs.get("since"), attrs.get("until")
+        if since and until and since > until:
+            raise serializers.ValidationError({"since": "must not be after until."})
+        return attrs
+
+    def selector_kwargs(self) -> dict[str, Any]:
+        data = self.validated_data
+        return {
+            "person_id": data.get("person"),
+            "unknown_only": data["unknown_only"],
+            "channel": data["channel"],
+            "since": data.get("since"),
+            "until": data.get("until"),
+        }

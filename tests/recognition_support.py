@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from django.conf import settings
 
-from people.models import Person
+from people.models import FaceImage, Person
 from people.services import person_create
 from recognition.analysis import EnrollmentAnalysis, Limits, analyze_enrollment
 from recognition.ml import classifier as ml_classifier
-from recognition.models import TrainedModel
+from recognition.models import Embedding, TrainedModel
 from recognition.services.enroll import face_image_store
 from recognition.services.train import model_train, model_train_request
 
@@ -56,6 +57,33 @@ def memo_train(embeddings: np.ndarray, labels: np.ndarray, **kwargs: Any) -> Any
     if progress is not None:  # the real trainer's last report: done == planned
         progress(_trainings[key].epochs_run, _trainings[key].epochs_run)
     return _trainings[key]
+
+
+def placeholder_gallery() -> None:
+    """Two people with two random embeddings each (no photo files): enough for a training
+    to be *requested*. For tests of the job plumbing only, never of recognition."""
+    rng = np.random.default_rng(0)
+    for p in range(2):
+        person = Person.objects.create(name=f"Placeholder {p}")
+        for i in range(2):
+            face = FaceImage.objects.create(
+                person=person,
+                image=f"faces/placeholder-{p}-{i}.jpg",
+                sha256=f"{p}{i}".ljust(64, "0"),
+                width=100,
+                height=100,
+                box_top=10,
+                box_right=90,
+                box_bottom=90,
+                box_left=10,
+            )
+            vector = rng.normal(size=128).astype(np.float32)
+            Embedding.objects.create(
+                face_image=face,
+                data=Embedding.pack(vector),
+                engine=settings.FACE_ENGINE,
+                engine_version="placeholder",
+            )
 
 
 @pytest.fixture

@@ -132,3 +132,51 @@ def test_enroll_train_identify_audit_and_delete_over_http(
     assert TrainedModel.objects.count() == before + 1
     retrain = TrainedModel.objects.order_by("-id").first()
     assert retrain.requested_at > TrainedModel.objects.get(pk=model_id).finished_at
+
+
+@pytest.mark.django_db
+def test_training_a_gallery_too_small_answers_409_and_leaves_no_failed_model():
+    from recognition.models import TrainedModel
+    from tests.api_support import token_client, user_in
+
+    api = token_client(user_in("operators", "olga"))
+    response = api.post("/api/models/train/")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "gallery_too_small"
+    assert body["detail"] == (
+        "Training needs at least two people with at least two photos each; "
+        "the gallery has 0 people, 0 of them with two or more photos."
+    )
+    assert not TrainedModel.objects.exists()
+    assert api.get("/api/models/").json()["count"] == 0
+
+
+@pytest.mark.django_db
+def test_identification_list_filters_like_the_history_page():
+    from people.models import Person
+    from recognition.models import Identification
+    from tests.api_support import token_client, user_in
+
+    kim = Person.objects.create(name="Kim")
+    named = Identification.objects.create(
+        channel="web", image_sha256="0" * 64, face_count=1, known_count=1
+    )
+    named.people.set([kim])
+    stranger = Identification.objects.create(
+        channel="api-token:abc", image_sha256="1" * 64, face_count=1, known_count=0
+    )
+    api = token_client(user_in("operators", "olga"))
+
+    def ids(**params: str) -> list[int]:
+        response = api.get("/api/identifications/", params)
+        assert response.status_code == 200, response.json()
+        return [item["id"] for item in response.json()["results"]]
+
+    assert ids(person=str(kim.pk)) == [named.pk]
+    assert ids(unknown_only="true") == [stranger.pk]
+    assert ids(channel="api") == [stranger.pk]
+    assert ids(since="2000-01-01", until="2999-12-31") == [stranger.pk, named.pk]
+    bad = api.get("/api/identifications/", {"since": "2026-02-01", "until": "2026-01-01"})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+    assert bad.json()["detail"] == "since: must not be after until."

@@ -190,3 +190,42 @@ def test_enroll_is_throttled_per_scope(operator, settings, faces_dir, monkeypatc
     throttled = operator.post(url, {"images": [upload(noface)]})
     assert throttled.json()["code"] == "throttled" and int(throttled["Retry-After"]) > 0
     assert operator.get(url).status_code == 200  # listing is not throttled
+
+
+def test_browsable_api_offers_a_working_html_form_for_people(client):
+    from django.contrib.auth.models import User
+
+    user = user_in("operators", "olga")
+    client.force_login(User.objects.get(pk=user.pk))
+    page = client.get("/api/people/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="name"' in html and 'name="external_id"' in html and 'name="notes"' in html
+    # The form posts like a browser would (form-encoded, with the CSRF token).
+    created = client.post("/api/people/", {"name": "Kit Harington", "notes": "actor"})
+    assert created.status_code == 201, created.content
+    person = Person.objects.get(name="Kit Harington")
+    detail = client.get(f"/api/people/{person.pk}/", HTTP_ACCEPT="text/html").content.decode()
+    assert 'value="Kit Harington"' in detail  # the PUT form, filled in
+
+
+def test_a_second_person_with_the_same_name_is_409_unless_intended(operator):
+    first = operator.post("/api/people/", {"name": "Keanu Reeves"}, format="json").json()
+    again = operator.post("/api/people/", {"name": "keanu reeves "}, format="json")
+    assert again.status_code == 409
+    body = again.json()
+    assert body["code"] == "duplicate_name"
+    assert body["existing"] == [{"id": first["id"], "name": "Keanu Reeves"}]
+    assert "allow_duplicate_name=true" in body["detail"]
+    assert Person.objects.count() == 1
+    namesake = operator.post(
+        "/api/people/", {"name": "Keanu Reeves", "allow_duplicate_name": True}, format="json"
+    )
+    assert namesake.status_code == 201 and Person.objects.count() == 2
+    other = operator.post("/api/people/", {"name": "Tom Cruise"}, format="json").json()
+    renamed = operator.patch(f"/api/people/{other['id']}/", {"name": "KEANU REEVES"}, format="json")
+    assert renamed.status_code == 409 and renamed.json()["code"] == "duplicate_name"
+    assert len(renamed.json()["existing"]) == 2
+    # Changing only the case of one's own name is not a duplicate.
+    own = operator.patch(f"/api/people/{other['id']}/", {"name": "tom cruise"}, format="json")
+    assert own.status_code == 200 and own.json()["name"] == "tom cruise"

@@ -7,6 +7,7 @@ from django.test import Client
 
 from recognition.models import TrainedModel
 from tests.api_support import token_for, user_in
+from tests.recognition_support import placeholder_gallery
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,7 @@ def curl(path: str, token: str | None, body: bytes = b"") -> object:
 
 
 def test_train_model_queues_one_training_and_answers_its_record():
+    placeholder_gallery()
     token = token_for(user_in("operators"))
     first = curl("/train_model", token)
     assert first.status_code == 202
@@ -46,6 +48,15 @@ def test_train_model_queues_one_training_and_answers_its_record():
     assert again.status_code == 202
     assert again.json()["id"] == first.json()["id"]  # one job at a time
     assert TrainedModel.objects.count() == 1
+
+
+def test_train_model_on_a_gallery_too_small_is_a_clear_409_and_creates_nothing():
+    token = token_for(user_in("operators"))
+    response = curl("/train_model", token)
+    assert response.status_code == 409
+    assert response.json()["code"] == "gallery_too_small"
+    assert response.json()["detail"].startswith("Training needs at least two people")
+    assert not TrainedModel.objects.exists()
 
 
 def test_predict_face_takes_field_file_and_answers_in_the_new_format(dev_photos):

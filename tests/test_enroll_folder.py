@@ -83,6 +83,8 @@ def test_small_folder_counts_every_reason_and_matches_people_by_name(small_folde
             "multiple_faces": 1,
             "duplicate": 0,
         },
+        "warnings": [],
+        "ambiguous_people": [],
     }
     assert list(Person.objects.all()) == [existing]  # nobody created for refused photos
     assert existing.faces.count() == 2
@@ -134,3 +136,48 @@ def test_without_a_database_it_exits_non_zero_with_a_message(tmp_path, small_fol
     assert result.returncode != 0
     assert "migrate" in result.stderr
     assert media_files(tmp_path / "media") == []
+
+
+def test_a_photo_filed_under_the_wrong_person_is_enrolled_with_a_warning(tmp_path, faces_dir):
+    root = tmp_path / "people"
+    dev = faces_dir / "dev"
+    for name in ("Tom_Cruise", "Kim_Clijsters", "Gordon_Brown"):
+        (root / name).mkdir(parents=True)
+        for path in sorted((dev / name).glob("*.jpg"))[:4]:
+            shutil.copy(path, root / name / path.name)
+    # A Kim photo in Tom's folder, named to come after Tom's own photos.
+    shutil.copy(sorted((dev / "Kim_Clijsters").glob("*.jpg"))[6], root / "Tom_Cruise" / "zz.jpg")
+    report, out, err = run(root, "--workers", "1")
+    assert report["enrolled"] == 13
+    assert report["warnings"] == [
+        {
+            "file": "Tom_Cruise/zz.jpg",
+            "code": "looks_like",
+            "detail": report["warnings"][0]["detail"],  # type: ignore[index]
+            "distance": report["warnings"][0]["distance"],  # type: ignore[index]
+            "looks_like": {
+                "id": Person.objects.get(name="Kim Clijsters").pk,
+                "name": "Kim Clijsters",
+                "distance": report["warnings"][0]["looks_like"]["distance"],  # type: ignore[index]
+            },
+        }
+    ]
+    assert "check Tom_Cruise/zz.jpg (looks_like): This face looks like Kim Clijsters" in err
+    assert "1 to check (1 look like someone else, 0 unlike their person's other photos)" in out
+    assert Person.objects.get(name="Tom Cruise").faces.count() == 5  # enrolled all the same
+
+
+def test_a_folder_whose_name_two_people_share_is_skipped_not_guessed(small_folder, media_root):
+    person_create(name="Tom Cruise")
+    person_create(name="tom cruise", allow_duplicate_name=True)
+    report, out, err = run(small_folder, "--workers", "1")
+    assert report["ambiguous_people"] == ["Tom Cruise"]
+    assert "skipped folder of Tom Cruise: 2 people are named Tom Cruise" in err
+    assert "1 folders skipped (name shared by several people)" in out
+    assert not FaceImage.objects.filter(person__name__iexact="tom cruise").exists()
+
+
+def test_a_folder_matches_its_person_whatever_the_case(small_folder, media_root):
+    existing = person_create(name="TOM CRUISE")
+    report, _, _ = run(small_folder, "--workers", "1")
+    assert report["enrolled"] == 2 and existing.faces.count() == 2

@@ -129,6 +129,9 @@ def test_changelist_searches_and_counts(admin_client, dev_photos):
     assert "Tom Cruise" in page and "Keanu Reeves" not in page
     assert re.search(r'class="field-photo_count">2<', page)
     assert re.search(r'class="field-embedding_count">2<', page)
+    # Each person's first photo as a face crop (the photo view checks the permission).
+    first = tom.faces.order_by("uploaded_at", "id").first()
+    assert f'src="{reverse("people:face_thumbnail", args=[first.pk])}"' in page
 
 
 def test_deleting_a_person_in_the_admin_removes_files(
@@ -191,3 +194,31 @@ def test_deleting_a_photo_in_the_inline_removes_its_file(
     assert response.status_code == 302
     assert list(person.faces.all()) == [faces[1]]
     assert media_files(media_root) == [Path(faces[1].image.path)]
+
+
+def test_admin_train_button_on_a_gallery_too_small_says_why_and_creates_nothing(admin_client):
+    from recognition.models import TrainedModel
+
+    response = admin_client.post(reverse("admin:recognition_trainedmodel_train"), follow=True)
+    assert response.status_code == 200
+    assert "Training not started: Training needs at least two people" in response.content.decode()
+    assert not TrainedModel.objects.exists()
+
+
+def test_admin_add_with_a_name_already_taken_needs_the_box(admin_client):
+    keanu = person_create(name="Keanu Reeves")
+    url = reverse("admin:people_person_add")
+    data = {**formset_data(admin_client, url), "name": "keanu reeves", "notes": ""}
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert f"A person named “Keanu Reeves” already exists (#{keanu.pk})." in (
+        response.content.decode()
+    )
+    assert Person.objects.count() == 1
+    response = admin_client.post(url, {**data, "allow_duplicate_name": "on"})
+    assert response.status_code == 302
+    assert Person.objects.filter(name__iexact="keanu reeves").count() == 2
+    # Saving a person under their own name (or its case) is never a duplicate.
+    change = reverse("admin:people_person_change", args=[keanu.pk])
+    own = {**formset_data(admin_client, change), "name": "Keanu REEVES", "notes": ""}
+    assert admin_client.post(change, own).status_code == 302

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
@@ -12,9 +13,16 @@ from PIL import Image
 
 from people.models import FaceImage
 from people.services import person_create
+from recognition.analysis import Limits
 from recognition.services.enroll import face_image_enroll
 
 pytestmark = pytest.mark.django_db
+
+
+def face_boxes(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Faces the configured engine finds in ``rgb``, as (top, right, bottom, left)."""
+    engine = Limits.from_settings().face_engine()
+    return [found.box for found in engine.detect(rgb, scan_side=1024)]
 
 
 @pytest.fixture
@@ -55,12 +63,42 @@ def test_full_photo_is_the_stored_file(face, viewer):
         assert response.content == handle.read()
 
 
-def test_thumbnail_is_a_small_jpeg(face, viewer):
+def test_thumbnail_is_a_small_square_jpeg_of_the_face_not_the_middle(face, viewer):
     response = client_for(viewer).get(reverse("people:face_thumbnail", args=[face.pk]))
     with Image.open(io.BytesIO(response.content)) as image:
         assert image.format == "JPEG"
-        assert max(image.size) == 160
-        assert image.size[0] / image.size[1] == pytest.approx(face.width / face.height, 0.02)
+        assert image.size == (160, 160)
+        rgb = np.asarray(image.convert("RGB"))
+    # The face fills the preview: found again in it, centred, about half its width.
+    boxes = face_boxes(rgb)
+    assert len(boxes) == 1, boxes
+    top, right, bottom, left = boxes[0]
+    assert 50 <= right - left <= 120
+    assert abs((left + right) / 2 - 80) < 25 and abs((top + bottom) / 2 - 80) < 30
+
+
+def test_portrait_photo_thumbnail_shows_the_face_not_the_torso(viewer, faces_dir):
+    # A tall photo whose face sits in its upper part: a centre crop would show a chest.
+    path = faces_dir / "dev_hires" / "Barack_Obama" / "Barack_Obama__fr_obama.jpg"
+    person = person_create(name="Barack Obama")
+    with Image.open(path) as original:
+        tall = Image.new("RGB", (original.width, original.height * 3), (90, 90, 90))
+        tall.paste(original, (0, 0))
+        buffer = io.BytesIO()
+        tall.save(buffer, format="JPEG", quality=92)
+    face = face_image_enroll(person=person, source=buffer.getvalue(), name="tall.jpg")
+    assert face.box_bottom < face.height / 3
+    response = client_for(viewer).get(reverse("people:face_thumbnail", args=[face.pk]))
+    with Image.open(io.BytesIO(response.content)) as image:
+        assert image.size == (160, 160)
+        assert (
+            len(
+                Limits.from_settings()
+                .face_engine()
+                .detect(np.asarray(image.convert("RGB")), scan_side=1024)
+            )
+            == 1
+        )
 
 
 def test_superuser_sees_photos(face):

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from recognition import loading
-from recognition.models import Identification, TrainedModel
+from recognition.models import Identification, ReviewFace, TrainedModel
 from tests.recognition_support import GALLERY, STRANGER, cached_training, gallery
 
 __all__ = ["cached_training", "gallery"]
@@ -55,17 +55,41 @@ def test_train_identify_evaluate_json(gallery, cached_training, dev_photos, tmp_
     (probes / "_unknown").mkdir()
     for photo in dev_photos(STRANGER)[:3]:
         shutil.copy(photo, probes / "_unknown")
+    history = Identification.objects.count()
+    kept = ReviewFace.objects.count()
     report = json.loads(run("evaluate", str(probes), "--json")[-1])
     assert report["known_faces"] == 10 and report["strangers"] == 3
     assert report["named_correctly"] == 1.0 and report["named_wrongly"] == 0.0
     assert report["strangers_rejected"] == 1.0
+    assert report["misses"] == []
+    # Measuring the model is not an identification anyone asked for: no history rows,
+    # and no probe face kept for the unknown-faces inbox.
+    assert Identification.objects.count() == history
+    assert ReviewFace.objects.count() == kept
+
+    # Mislabelled probes: a Kim photo filed under Tom, a known face among the strangers.
+    kim, lopez = dev_photos("Kim_Clijsters")[6], dev_photos("Jennifer_Lopez")[7]
+    shutil.copy(kim, probes / "Tom_Cruise" / "not_tom.jpg")
+    shutil.copy(lopez, probes / "_unknown" / "not_a_stranger.jpg")
+    lines = run("evaluate", str(probes), "--json")
+    report = json.loads(lines[-1])
+    misses = sorted(report["misses"], key=lambda miss: miss["file"])
+    assert [(m["file"], m["outcome"], m["expected"], m["answer"]) for m in misses] == [
+        ("Tom_Cruise/not_tom.jpg", "wrong", "Tom Cruise", "Kim Clijsters"),
+        ("_unknown/not_a_stranger.jpg", "accepted", None, "Jennifer Lopez"),
+    ]
+    assert all(0 < miss["distance"] < 1 and 0 < miss["confidence"] <= 1 for miss in misses)
+    assert "miss: Tom_Cruise/not_tom.jpg: expected Tom Cruise, answered Kim Clijsters" in lines[0]
+    assert Identification.objects.count() == history
+    assert ReviewFace.objects.count() == kept
 
 
 @pytest.mark.django_db
 def test_train_with_too_few_people_fails_clearly(dev_photos):
     with pytest.raises(CommandError, match="at least two people"):
         run("train", "--json")
-    assert TrainedModel.objects.get().status == TrainedModel.Status.FAILED
+    # Refused before a job exists: nothing lingers in the model history.
+    assert not TrainedModel.objects.exists()
 
 
 @pytest.mark.django_db

@@ -22,8 +22,19 @@ from recognition.selectors import (
 from recognition.services import train as train_service
 from recognition.services.activation import ModelNotActivatable, model_activate
 from recognition.services.identify import face_identify
-from recognition.services.train import TrainingError, model_train, model_train_request
-from tests.recognition_support import cached_training, enroll, gallery, train_now
+from recognition.services.train import (
+    GalleryTooSmall,
+    TrainingError,
+    model_train,
+    model_train_request,
+)
+from tests.recognition_support import (
+    cached_training,
+    enroll,
+    gallery,
+    placeholder_gallery,
+    train_now,
+)
 
 __all__ = ["cached_training", "gallery"]
 pytestmark = pytest.mark.engine_dlib  # `make test` runs these with FACE_ENGINE=dlib too
@@ -79,10 +90,22 @@ def test_training_records_file_metrics_and_progress(
 
 
 @pytest.mark.django_db
-def test_one_person_is_a_clear_error_and_nothing_is_activated(dev_photos, media_root):
+def test_one_person_is_refused_before_any_job_exists(dev_photos):
     enroll("Tom Cruise", dev_photos("Tom_Cruise")[:5])
     enroll("Single Photo", dev_photos("Kim_Clijsters")[:1])
+    with pytest.raises(GalleryTooSmall, match="at least two people with at least two photos"):
+        model_train_request(enqueue=False)
+    assert not TrainedModel.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_gallery_shrunk_after_the_request_is_a_clear_error_and_nothing_is_activated(
+    dev_photos, media_root
+):
+    enroll("Tom Cruise", dev_photos("Tom_Cruise")[:5])
+    single = enroll("Single Photo", dev_photos("Kim_Clijsters")[:2])
     job = model_train_request(enqueue=False)
+    single.faces.last().delete()
     with pytest.raises(TrainingError, match="at least two people with at least two photos"):
         model_train(model_id=job.pk)
     job.refresh_from_db()
@@ -118,6 +141,7 @@ def test_a_training_failing_midway_leaves_the_previous_model_serving(
 
 @pytest.mark.django_db
 def test_a_request_while_one_is_queued_or_running_returns_it(django_capture_on_commit_callbacks):
+    placeholder_gallery()
     with django_capture_on_commit_callbacks() as callbacks:
         first = model_train_request()
         again = model_train_request()
@@ -130,6 +154,7 @@ def test_a_request_while_one_is_queued_or_running_returns_it(django_capture_on_c
 
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_requests_create_one_job(monkeypatch):
+    placeholder_gallery()
     enqueued = []
     monkeypatch.setattr(train_service, "async_task", lambda *args, **kw: enqueued.append(args))
     barrier = threading.Barrier(2)
@@ -182,6 +207,7 @@ def test_redelivery_of_a_killed_job_is_retried_then_given_up(gallery, cached_tra
 @pytest.mark.django_db
 def test_a_job_running_past_the_timeout_is_failed_by_the_next_request(settings):
     settings.FACE_TRAIN_TIMEOUT = 60
+    placeholder_gallery()
     stuck = TrainedModel.objects.create(
         status=Status.RUNNING, attempts=1, started_at=timezone.now() - timedelta(seconds=61)
     )

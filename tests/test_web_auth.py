@@ -91,6 +91,37 @@ def test_logout_is_a_post_and_ends_the_session(client: Client) -> None:
     assert client.get(reverse("web:dashboard")).status_code == 302
 
 
+def test_the_login_page_says_you_have_been_logged_out_once(client: Client) -> None:
+    client.force_login(make_user("ada"))
+    response = client.post(reverse("accounts:logout"), follow=True)
+    html = response.content.decode()
+    assert response.status_code == 200 and "<title>Log in · Face ID</title>" in html
+    assert html.count("You have been logged out.") == 1
+    # Only once: reloading the login page does not repeat it, nor does a stray POST.
+    assert "logged out" not in client.get(reverse("accounts:login")).content.decode()
+    again = client.post(reverse("accounts:logout"), follow=True).content.decode()
+    assert "logged out" not in again
+
+
+def test_every_page_has_a_favicon_and_the_browser_default_path_finds_it(client: Client) -> None:
+    html = client.get(reverse("accounts:login")).content.decode()
+    assert '<link rel="icon" href="/static/web/favicon.svg" type="image/svg+xml">' in html
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == "/static/web/favicon.svg"
+    icon = client.get("/static/web/favicon.svg")
+    assert icon.status_code == 200
+    assert b"<svg" in b"".join(icon.streaming_content)  # type: ignore[attr-defined]
+
+
+def test_api_docs_send_a_logged_out_browser_to_the_login_page(client: Client) -> None:
+    response = client.get(reverse("api:docs"))
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('accounts:login')}?next={reverse('api:docs')}"
+    client.force_login(make_user("ada"))
+    response = client.get(reverse("api:docs"))
+    assert response.status_code == 200 and b"swagger" in response.content.lower()
+
+
 def test_user_without_permissions_gets_403_not_a_login_loop(client: Client) -> None:
     client.force_login(make_user("nobody"))
     assert client.get(reverse("web:person_list")).status_code == 403

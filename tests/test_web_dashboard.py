@@ -37,7 +37,10 @@ def test_counts_and_no_model_yet(client: Client, dev_photos: Callable[[str], lis
     html = response.content.decode()
     assert "<title>Dashboard · Face ID</title>" in html
     assert "No model has been trained yet" in html
-    assert reverse("web:training_start") in html
+    # One person with photos cannot be trained: no button that could only fail.
+    assert reverse("web:training_start") not in html
+    enroll(Person.objects.get(name="Nobody yet"), dev_photos("Arnold_Schwarzenegger")[:2])
+    assert reverse("web:training_start") in client.get(reverse("web:dashboard")).content.decode()
 
 
 def test_up_to_date_model_shows_accuracy_and_no_retrain_button(
@@ -47,10 +50,24 @@ def test_up_to_date_model_shows_accuracy_and_no_retrain_button(
     enroll(Person.objects.create(name="Kim"), dev_photos("Kim_Clijsters")[:2])
     model = active_model_of_current_gallery()
     html = client.get(reverse("web:dashboard")).content.decode()
-    assert f"#{model.pk}, trained on 1 people and 2 photos" in html
+    assert f"#{model.pk}, trained on 1 person and 2 photos" in html
     assert "97.3%" in html
     assert "up to date" in html
     assert reverse("web:training_start") not in html
+
+
+def test_counts_read_as_english_one_person_one_photo(
+    client: Client, dev_photos: Callable[[str], list[Path]]
+) -> None:
+    viewer_client(client)
+    enroll(Person.objects.create(name="Kim"), dev_photos("Kim_Clijsters")[:1])
+    active_model_of_current_gallery()
+    html = client.get(reverse("web:dashboard")).content.decode()
+    assert '<span class="label">person</span>' in html
+    assert '<span class="label">photo</span>' in html
+    assert '<span class="label">face encoding</span>' in html
+    assert "trained on 1 person and 2 photos" in html
+    assert "1 people" not in html
 
 
 def test_stale_model_offers_a_retrain_to_operators_only(
@@ -58,6 +75,7 @@ def test_stale_model_offers_a_retrain_to_operators_only(
 ) -> None:
     kim = Person.objects.create(name="Kim")
     enroll(kim, dev_photos("Kim_Clijsters")[:2])
+    enroll(Person.objects.create(name="Arnold"), dev_photos("Arnold_Schwarzenegger")[:2])
     active_model_of_current_gallery()
     enroll(kim, dev_photos("Kim_Clijsters")[2:3])  # a photo the model has not seen
 

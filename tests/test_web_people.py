@@ -96,6 +96,34 @@ def test_duplicate_external_id_is_reported_on_that_field(client: Client) -> None
     assert Person.objects.count() == 1
 
 
+def test_a_name_already_taken_warns_and_needs_a_confirmation(client: Client) -> None:
+    operator_client(client)
+    keanu = Person.objects.create(name="Keanu Reeves")
+    url = reverse("web:person_create")
+    response = client.post(url, {"name": "  keanu REEVES ", "notes": "the actor"})
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert f"A person named “Keanu Reeves” already exists (#{keanu.pk})." in html
+    assert f'href="{keanu.get_absolute_url()}"' in html
+    assert 'type="checkbox" name="allow_duplicate_name"' in html
+    assert Person.objects.count() == 1
+    # Confirmed: a namesake is created.
+    response = client.post(
+        url, {"name": "Keanu Reeves", "notes": "the other one", "allow_duplicate_name": "on"}
+    )
+    assert response.status_code == 302
+    assert Person.objects.filter(name__iexact="keanu reeves").count() == 2
+    # A rename onto a taken name asks too.
+    ada = Person.objects.create(name="Ada")
+    edit = reverse("web:person_edit", args=[ada.pk])
+    assert client.post(edit, {"name": "Keanu Reeves"}).status_code == 409
+    ada.refresh_from_db()
+    assert ada.name == "Ada"
+    # The form page itself does not show the box before it is needed.
+    blank = client.get(url).content.decode()
+    assert 'type="hidden" name="allow_duplicate_name"' in blank and "checkbox" not in blank
+
+
 def test_edit_person(client: Client) -> None:
     operator_client(client)
     person = Person.objects.create(name="Ada", notes="old")

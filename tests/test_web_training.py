@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,16 +65,24 @@ def test_progress_without_any_training(client: Client) -> None:
 # transaction=True: the training is enqueued on commit and (Q_SYNC) runs inline, as in
 # production, before the view answers.
 @pytest.mark.django_db(transaction=True)
-def test_too_few_photos_fails_with_the_reason(client: Client, dev_photos: Photos) -> None:
+def test_too_few_photos_disables_the_button_with_the_reason_and_creates_nothing(
+    client: Client, dev_photos: Photos
+) -> None:
     operator_client(client)
     person_with_photos("Kim", dev_photos("Kim_Clijsters")[:2])
+    person_with_photos("Arnold", dev_photos("Arnold_Schwarzenegger")[:1])
+    page = client.get(reverse("web:training")).content.decode()
+    reason = (
+        "Training needs at least two people with at least two photos each; "
+        "the gallery has 2 people, 1 of them with two or more photos."
+    )
+    assert reason in page
+    assert re.search(r'<button type="submit" class="primary" disabled[^>]*>Start a training<', page)
+    # A POST anyway (an old page, a script) is refused with the reason; no failed row.
     response = client.post(reverse("web:training_start"), follow=True)
-    model = TrainedModel.objects.get()
-    assert model.status == TrainedModel.Status.FAILED
-    assert not model.is_active
+    assert not TrainedModel.objects.exists()
     html = response.content.decode()
-    assert f"Training #{model.pk} failed" in html
-    assert "at least two people with at least two photos each" in html
+    assert f"Training not started: {reason}" in html
 
 
 @pytest.mark.django_db(transaction=True)

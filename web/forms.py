@@ -23,6 +23,16 @@ class PersonForm(forms.Form):
         help_text="Optional identifier from another system (employee number, ...).",
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    # Hidden until the name turns out to be taken; then a checkbox to confirm a namesake.
+    allow_duplicate_name = forms.BooleanField(
+        label="Yes, this is a different person with the same name",
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    def offer_duplicate_name(self) -> None:
+        field = self.fields["allow_duplicate_name"]
+        field.widget = forms.CheckboxInput()
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -69,6 +79,66 @@ class IdentifyForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
         error_messages={"required": "Choose a photo or take one with the camera."},
     )
+
+
+class IdentificationFilterForm(forms.Form):
+    """The history's filters (a GET form: every field optional)."""
+
+    person = forms.ModelChoiceField(
+        queryset=Person.objects.order_by("name", "id"), required=False, empty_label="Anyone"
+    )
+    unknown_only = forms.BooleanField(label="Only with unknown faces", required=False)
+    channel = forms.ChoiceField(required=False)
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, channels: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        channel = self.fields["channel"]
+        assert isinstance(channel, forms.ChoiceField)
+        channel.choices = [("", "Any"), *((name, name) for name in channels)]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            raise forms.ValidationError("“From” must not be after “To”.")
+        return cleaned
+
+    def selector_kwargs(self) -> dict[str, Any]:
+        """Arguments for recognition.selectors.identification_list (valid forms only)."""
+        data = self.cleaned_data
+        return {
+            "person_id": data["person"].pk if data.get("person") else None,
+            "unknown_only": bool(data.get("unknown_only")),
+            "channel": data.get("channel") or "",
+            "since": data.get("since"),
+            "until": data.get("until"),
+        }
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} (#{obj.pk})"  # namesakes are told apart by their number
+
+
+class PersonMergeForm(forms.Form):
+    into = PersonChoiceField(
+        queryset=Person.objects.none(),
+        label="Merge into",
+        empty_label="Choose the person to keep",
+        help_text="Their name stays; all photos end up with them.",
+    )
+
+    def __init__(self, *args: Any, source: Person, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        into = self.fields["into"]
+        assert isinstance(into, forms.ModelChoiceField)
+        into.queryset = Person.objects.exclude(pk=source.pk).order_by("name", "id")
 
 
 class IdListField(forms.Field):

@@ -15,6 +15,7 @@ urlpatterns = [
     path("people/<int:pk>/", photos.PersonDetailView.as_view(), name="person_detail"),
     path("people/<int:pk>/edit/", people.PersonEditView.as_view(), name="person_edit"),
     path("people/<int:pk>/delete/", people.PersonDeleteView.as_view(), name="person_delete"),
+    path("people/<int:pk>/merge/", people.PersonMergeView.as_view(), name="person_merge"),
     path("people/<int:pk>/photos/", photos.PhotoUploadView.as_view(), name="photo_upload"),
     path(
         "people/<int:person_pk>/photos/<int:pk>/delete/",

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from accounts.users import User, user_or_none
 from people.models import FaceImage, Person
 from recognition.analysis import EnrollmentAnalysis, Limits, analyze_enrollment
+from recognition.consistency import GalleryCheck, GalleryWarning
 from recognition.images import content_hash
 from recognition.models import Embedding
 from recognition.rejections import (
@@ -64,6 +65,8 @@ class EnrollOutcome:
     name: str
     face: FaceImage | None = None
     rejection: PhotoRejected | None = None
+    # Enrolled, but it may not show this person (looks like someone else, or unlike them).
+    warning: GalleryWarning | None = None
 
 
 def face_image_duplicate(*, person_name: str, name: str) -> PhotoRejected:
@@ -76,12 +79,17 @@ def face_images_enroll(
     person: Person,
     uploads: Iterable[PhotoUpload],
     uploaded_by: User = None,
+    check: GalleryCheck | None = None,
 ) -> list[EnrollOutcome]:
     """Enroll each upload on its own; one outcome per upload, in order.
 
-    A refused photo stores nothing and does not stop the others.
+    A refused photo stores nothing and does not stop the others. An enrolled photo whose
+    face does not fit the person (see recognition.consistency) carries a warning; pass
+    ``check`` to share one loaded gallery across calls (``enroll_folder``).
     """
     outcomes = []
+    # Loaded before storing anything: each photo is judged against what came before it.
+    check = check if check is not None else GalleryCheck()
     for upload in uploads:
         try:
             if isinstance(upload.content, EnrollmentAnalysis):
@@ -101,7 +109,9 @@ def face_images_enroll(
         except PhotoRejected as rejection:
             outcomes.append(EnrollOutcome(name=upload.name, rejection=rejection))
         else:
-            outcomes.append(EnrollOutcome(name=upload.name, face=face))
+            vector = Embedding.objects.get(face_image=face).vector()
+            warning = check.check(person=person, face_id=face.pk, vector=vector)
+            outcomes.append(EnrollOutcome(name=upload.name, face=face, warning=warning))
     return outcomes
 
 

@@ -18,8 +18,10 @@ from pathlib import Path
 
 from accounts.users import User
 from people.models import FaceImage, Person
+from people.selectors import person_same_name
 from people.services import person_create
 from recognition.analysis import AnalysisOutcome, Limits, analysis_worker_init, analyze_file
+from recognition.consistency import GalleryCheck, GalleryWarning
 from recognition.images import PHOTO_SUFFIXES, content_hash
 from recognition.ml import Progress
 from recognition.rejections import REASON_CODES
@@ -41,6 +43,10 @@ class FolderReport:
     people_created: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     rejections: list[tuple[str, str, str]] = field(default_factory=list)  # label, code, msg
+    # Enrolled, but may not show their person: (label, warning).
+    warnings: list[tuple[str, GalleryWarning]] = field(default_factory=list)
+    # Folders whose name several people share (which one is meant?): name -> sentence.
+    ambiguous: dict[str, str] = field(default_factory=dict)
 
     def reject(self, label: str, code: str, message: str) -> None:
         self.rejected[code] += 1
@@ -52,6 +58,8 @@ class FolderReport:
             "images": self.images,
             "enrolled": self.enrolled,
             "rejected": {code: self.rejected.get(code, 0) for code in REASON_CODES},
+            "warnings": [{"file": label, **warning.as_dict()} for label, warning in self.warnings],
+            "ambiguous_people": sorted(self.ambiguous),
         }
 
 
@@ -86,19 +94,38 @@ def folder_enroll(
     """Enroll every photo under ``root``; rejections are counted, not raised."""
     photos = folder_scan(root)
     report = FolderReport(people=len({p.person_name for p in photos}), images=len(photos))
-    people = {p.name: p for p in Person.objects.filter(name__in={p.person_name for p in photos})}
+    people = _people_by_folder({p.person_name for p in photos}, report)
+    photos = [photo for photo in photos if photo.person_name not in report.ambiguous]
     pending = _skip_enrolled(photos, people, report)
-    done = len(photos) - len(pending)
+    done = report.images - len(pending)
     if progress:
-        progress(done, len(photos))
+        progress(done, report.images)
     limits = Limits.from_settings()
     limits.face_engine()  # fail here, once (EngineUnavailable), not in every worker
+    check = GalleryCheck()
     for photo, outcome in _analyze(pending, limits=limits, workers=workers or default_workers()):
-        _store(photo, outcome, people, report, uploaded_by)
+        _store(photo, outcome, people, report, uploaded_by, check)
         done += 1
         if progress:
-            progress(done, len(photos))
+            progress(done, report.images)
     return report
+
+
+def _people_by_folder(names: set[str], report: FolderReport) -> dict[str, Person]:
+    """The one person each folder means (name ignoring case); folders whose name two
+    people share are left out, saying so, rather than guessing."""
+    people = {}
+    for name in names:
+        found = list(person_same_name(name=name))
+        if len(found) == 1:
+            people[name] = found[0]
+        elif found:
+            ids = ", ".join(f"#{person.pk}" for person in found)
+            report.ambiguous[name] = (
+                f"{len(found)} people are named {name} ({ids}): merge them, or rename one, "
+                "then run again; their folder was skipped."
+            )
+    return people
 
 
 def _skip_enrolled(
@@ -126,6 +153,7 @@ def _store(
     people: dict[str, Person],
     report: FolderReport,
     uploaded_by: User,
+    check: GalleryCheck,
 ) -> None:
     if isinstance(outcome, tuple):
         report.reject(photo.label, *outcome)
@@ -137,11 +165,15 @@ def _store(
         )
         report.people_created += 1
     upload = PhotoUpload(name=photo.path.name, content=outcome)
-    (stored,) = face_images_enroll(person=person, uploads=[upload], uploaded_by=uploaded_by)
+    (stored,) = face_images_enroll(
+        person=person, uploads=[upload], uploaded_by=uploaded_by, check=check
+    )
     if stored.rejection is not None:
         report.reject(photo.label, stored.rejection.code, stored.rejection.message)
     else:
         report.enrolled += 1
+        if stored.warning is not None:
+            report.warnings.append((photo.label, stored.warning))
 
 
 def _analyze(

@@ -14,7 +14,7 @@ from accounts.users import User, user_or_none
 from people.models import Person
 from recognition.admission import analysis_slot
 from recognition.analysis import Limits, analyze_all_faces
-from recognition.annotate import annotate_jpeg
+from recognition.annotate import annotate_jpeg, face_crops_jpeg
 from recognition.loading import LoadedModel, ModelLoadError, NoActiveModel, active_model
 from recognition.ml import openset
 from recognition.ml.engine import EngineUnavailable
@@ -102,16 +102,17 @@ class FaceAnswer:
 class IdentificationResult:
     faces: list[FaceAnswer]
     model: TrainedModel
-    record: Identification
+    record: Identification | None  # None when the request asked not to be audited
     width: int
     height: int
     annotated_jpeg: bytes | None = None
+    face_crops: list[bytes] | None = None  # with annotate: a JPEG of each face, same order
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "faces": [face.as_dict() for face in self.faces],
             "model_id": self.model.pk,
-            "identification_id": self.record.pk,
+            "identification_id": self.record.pk if self.record else None,
             "width": self.width,
             "height": self.height,
         }
@@ -125,13 +126,15 @@ def face_identify(
     channel: str = "api",
     distance_threshold: float | None = None,
     annotate: bool = False,
+    audit: bool = True,
 ) -> IdentificationResult:
     """Who is in the photo? Every face, left to right, a person or unknown (person None).
 
     Raises NoActiveModel (ModelLoadError when its file is unusable) and PhotoRejected
     (unreadable_image, too_large). A photo without faces gives ``faces == []``.
     ``distance_threshold`` overrides the calibrated one (settings.FACE_UNKNOWN_DISTANCE
-    is the site-wide override).
+    is the site-wide override). ``audit=False`` leaves no row in the history: for
+    measuring the model (``evaluate``), not for answering anyone.
     """
     loaded = active_model()  # before decoding: no model, no work
     # Faces are embedded with the engine the model was trained on, whatever FACE_ENGINE
@@ -144,16 +147,20 @@ def face_identify(
     found = sorted(found, key=lambda face: face.box[3])
     threshold = settings.FACE_UNKNOWN_DISTANCE if distance_threshold is None else distance_threshold
     faces = _answers(loaded, found, threshold=threshold) if found else []
-    annotated = None
+    annotated = crops = None
     if annotate:
         annotated = annotate_jpeg(image.rgb, faces)
+        crops = face_crops_jpeg(image.rgb, [face.box for face in faces])
     # Boxes and size in the photo's own pixels, also when it was decoded reduced.
     scale = image.scale
     faces = [replace(face, box=_scaled(face.box, scale)) for face in faces]
-    # One commit for the audit row and the kept faces (a commit is a disk flush).
-    with transaction.atomic():
-        record = _audit(loaded.record, faces, image.sha256, user=user, channel=channel)
-        kept = _keep_for_review(record, image.rgb, found, faces, loaded=loaded, scale=scale)
+    record = kept = None
+    if audit:
+        # One commit for the audit row and the kept faces (a commit is a disk flush);
+        # an unaudited answer (evaluate's probes) keeps no faces for review either.
+        with transaction.atomic():
+            record = _audit(loaded.record, faces, image.sha256, user=user, channel=channel)
+            kept = _keep_for_review(record, image.rgb, found, faces, loaded=loaded, scale=scale)
     if kept:
         faces = [
             replace(answer, review_face_id=row.pk) for answer, row in zip(faces, kept, strict=True)
@@ -165,6 +172,7 @@ def face_identify(
         width=image.width * scale,
         height=image.height * scale,
         annotated_jpeg=annotated,
+        face_crops=crops,
     )
 
 

@@ -35,7 +35,15 @@ from recognition.ml import classifier as ml_classifier
 from recognition.model_files import MODELS_DIR, model_file_delete, model_file_read, model_file_write
 from recognition.models import TrainedModel
 from recognition.review_selectors import encoder_name, review_negatives
-from recognition.selectors import Gallery, gallery_load, model_training_current
+from recognition.selectors import (
+    MIN_PEOPLE_TO_TRAIN,
+    MIN_PHOTOS_PER_PERSON,
+    Gallery,
+    gallery_load,
+    gallery_training_blocker,
+    model_training_current,
+    training_blocker_message,
+)
 from recognition.services.activation import model_make_active, models_prune, trained_models_lock
 from recognition.services.erasure import model_holds_deleted_people, models_purge_deleted
 from recognition.services.heartbeat import training_heartbeat
@@ -51,6 +59,10 @@ class TrainingError(Exception):
 
 class PeopleDeletedWhileTraining(TrainingError):
     """The finished model holds people deleted meanwhile; it is not activated."""
+
+
+class GalleryTooSmall(TrainingError):
+    """Refused before any job is created: too few people or photos to train on."""
 
 
 def models_fail_stale(*, exclude: int | None = None) -> int:
@@ -96,8 +108,13 @@ def model_train_request(*, requested_by: User = None, enqueue: bool = True) -> T
     """A queued training job, or the one already queued or running (never two).
 
     ``enqueue=False`` only creates the row (the ``train`` command runs it in-process).
+    Raises GalleryTooSmall, creating nothing, when the gallery cannot be trained: a job
+    that could only fail would stay in the model history for ever.
     """
     models_fail_stale()
+    blocker = gallery_training_blocker()
+    if blocker is not None and model_training_current() is None:
+        raise GalleryTooSmall(blocker)
     with transaction.atomic():
         trained_models_lock()
         current = model_training_current()
@@ -190,12 +207,10 @@ def _check_one_engine(gallery: Gallery) -> None:
 
 def _check_enough(gallery: Gallery) -> None:
     counts = np.bincount(gallery.labels) if len(gallery.labels) else np.zeros(0, dtype=int)
-    ready = int((counts >= 2).sum())
-    if ready < 2:
-        raise TrainingError(
-            "Training needs at least two people with at least two photos each; "
-            f"the gallery has {len(counts)} people, {ready} of them with two or more photos."
-        )
+    ready = int((counts >= MIN_PHOTOS_PER_PERSON).sum())
+    if ready < MIN_PEOPLE_TO_TRAIN:
+        # The request checks this too; the gallery may have shrunk since.
+        raise GalleryTooSmall(training_blocker_message(people=len(counts), ready=ready))
 
 
 def model_train(*, model_id: int) -> TrainedModel:
@@ -364,7 +379,11 @@ def _discard(names: list[str]) -> None:
 
 
 def model_train_request_if_trained() -> TrainedModel | None:
-    """Queue a retrain after the gallery shrank, but only once a model exists."""
+    """Queue a retrain after the gallery shrank, but only once a model exists (and only
+    when what is left can still be trained)."""
     if not TrainedModel.objects.filter(status=Status.SUCCEEDED).exists():
         return None
-    return model_train_request()
+    try:
+        return model_train_request()
+    except GalleryTooSmall:
+        return None

@@ -239,3 +239,115 @@ def test_progress_bar_follows_a_running_training_without_reloading(page: Any) ->
         "Done: stopped after epoch 42 of 60, validation accuracy 90.0%"
     )
     expect(page.locator("table.models tbody tr")).to_have_count(1)
+
+
+def test_start_a_training_is_disabled_with_the_reason_when_the_gallery_is_too_small(
+    page: Any, screenshot: Callable[[str], None], dev_photos: Photos
+) -> None:
+    from people.models import Person
+    from recognition.models import TrainedModel
+    from tests.web_support import enroll
+
+    enroll(Person.objects.create(name="Kim Clijsters"), dev_photos("Kim_Clijsters")[:3])
+    log_in(page, make_user("olga", operator=True))
+    page.goto(reverse("web:training"))
+    button = page.get_by_role("button", name="Start a training")
+    assert button.is_disabled()
+    assert (
+        page.locator("#train-blocker")
+        .inner_text()
+        .startswith(
+            "Training needs at least two people with at least two photos each; "
+            "the gallery has 1 person, 1 of them with two or more photos."
+        )
+    )
+    assert page.get_by_text("No model has been trained yet.").count() == 1
+    screenshot("training-too-small")
+    assert not TrainedModel.objects.exists()
+
+
+def test_history_filters_in_the_browser(page: Any, screenshot: Callable[[str], None]) -> None:
+    from people.models import Person
+    from recognition.models import Identification
+
+    kim = Person.objects.create(name="Kim Clijsters")
+    named = Identification.objects.create(
+        channel="web",
+        image_sha256="0" * 64,
+        face_count=1,
+        known_count=1,
+        results=[{"name": "Kim Clijsters"}],
+    )
+    named.people.set([kim])
+    Identification.objects.create(
+        channel="cli",
+        image_sha256="1" * 64,
+        face_count=1,
+        known_count=0,
+        results=[{"name": None}],
+    )
+    log_in(page, make_user("olga", operator=True))
+    page.goto(reverse("web:identification_list"))
+    assert page.locator("table.audit tbody tr").count() == 2
+    page.get_by_label("Only with unknown faces").check()
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.audit tbody tr")).to_have_count(1)
+    assert "Unknown" in page.locator("table.audit tbody tr").inner_text()
+    page.get_by_role("link", name="Clear filters").click()
+    page.get_by_label("Person named").select_option(label="Kim Clijsters")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.audit tbody tr")).to_have_count(1)
+    assert "Kim Clijsters" in page.locator("table.audit tbody tr").inner_text()
+    screenshot("history-filtered")
+
+
+def test_papercuts_in_the_browser(
+    page: Any, screenshot: Callable[[str], None], dev_photos: Photos
+) -> None:
+    from people.models import Person
+    from tests.web_support import enroll
+
+    # Logged out, the API docs send the browser to the login page, then back.
+    page.goto(reverse("api:docs"))
+    assert page.url.endswith(f"{reverse('accounts:login')}?next={reverse('api:docs')}")
+    user = make_user("olga", operator=True)
+    page.get_by_label("Username").fill(user.get_username())
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/api/docs/$"))
+    expect(page.locator(".swagger-ui")).to_have_count(1)
+
+    # The favicon every page links to is served, and /favicon.ico leads to it.
+    page.goto(reverse("web:dashboard"))
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert icon and page.request.get(icon).status == 200
+    assert page.request.get("/favicon.ico").status == 200
+
+    # One person, one photo: English, not "1 people".
+    enroll(Person.objects.create(name="Kim Clijsters"), dev_photos("Kim_Clijsters")[:1])
+    page.reload()
+    assert page.locator(".stat .label").all_inner_texts()[:2] == ["person", "photo"]
+
+    # The identify page with no model says so once, before and after a try.
+    identify_url = reverse("web:identify")
+    page.goto(identify_url)
+    assert page.get_by_text("No model has been trained yet").count() == 1
+    page.get_by_label("Photo", exact=True).set_input_files(str(dev_photos("Kim_Clijsters")[1]))
+    page.get_by_role("button", name="Identify").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("No model has been trained yet").count() == 1
+    screenshot("identify-no-model")
+
+    # The browsable API's form for people works.
+    page.goto("/api/people/")
+    form = page.locator("form[enctype='multipart/form-data'][method=POST]")
+    form.locator("input[name=name]").fill("Arnold Schwarzenegger")
+    form.locator("button", has_text="POST").click()
+    expect(page.locator(".response-info")).to_contain_text("HTTP 201 Created")
+    assert Person.objects.filter(name="Arnold Schwarzenegger").exists()
+
+    # Logging out says so.
+    page.goto(reverse("web:dashboard"))
+    page.get_by_role("button", name="Log out").click()
+    expect(page.locator(".messages")).to_have_text("You have been logged out.")
+    screenshot("logged-out")

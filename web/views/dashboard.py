@@ -19,6 +19,7 @@ class DashboardView(LoginRequiredMixin, TemplateView):
             stats=selectors.gallery_stats(),
             active_model=active,
             training=selectors.model_training_current(),
+            blocker=selectors.gallery_training_blocker(),
             stale=active is not None and selectors.model_is_stale(model=active),
             **kwargs,
         )

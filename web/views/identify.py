@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import QuerySet
@@ -16,7 +17,7 @@ from recognition import selectors
 from recognition.models import Identification
 from recognition.rejections import PhotoRejected
 from recognition.services.identify import ModelLoadError, NoActiveModel, face_identify
-from web.forms import IdentifyForm
+from web.forms import IdentificationFilterForm, IdentifyForm
 
 IDENTIFICATIONS_PER_PAGE = 25
 
@@ -47,17 +48,16 @@ class IdentifyView(PermissionRequiredMixin, View):
             form.add_error(None, f"The active model cannot be used: {exc}")
             return self.render_form(request, form, status=409)
         except NoActiveModel:
-            form.add_error(
-                None, "No model has been trained yet: enroll people and train a model first."
-            )
-            return self.render_form(request, form, status=409)
-        image_uri = None
-        if result.annotated_jpeg:
-            encoded = base64.b64encode(result.annotated_jpeg).decode("ascii")
-            image_uri = f"data:image/jpeg;base64,{encoded}"
+            # The page's own "no model" notice says it; a form error would repeat it.
+            return self.render_form(request, IdentifyForm(), status=409)
+        crops = result.face_crops or [b""] * len(result.faces)
         context = {
             "result": result,
-            "image_uri": image_uri,
+            "image_uri": _data_uri(result.annotated_jpeg),
+            "rows": [
+                (number, face, _data_uri(crop))
+                for number, (face, crop) in enumerate(zip(result.faces, crops, strict=True), 1)
+            ],
             "photo_name": upload.name,
             "known_count": sum(face.person_id is not None for face in result.faces),
             "form": IdentifyForm(),
@@ -71,6 +71,12 @@ class IdentifyView(PermissionRequiredMixin, View):
         return render(request, "web/identify_form.html", context, status=status)
 
 
+def _data_uri(jpeg: bytes | None) -> str | None:
+    if not jpeg:
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+
+
 class IdentificationListView(PermissionRequiredMixin, ListView):
     permission_required = "recognition.view_identification"
     template_name = "web/identification_list.html"
@@ -78,4 +84,16 @@ class IdentificationListView(PermissionRequiredMixin, ListView):
     paginate_by = IDENTIFICATIONS_PER_PAGE
 
     def get_queryset(self) -> QuerySet[Identification]:
-        return selectors.identification_list().select_related("user", "model")
+        self.filters = IdentificationFilterForm(
+            self.request.GET or None, channels=selectors.identification_channels()
+        )
+        if self.filters.is_bound and not self.filters.is_valid():
+            return Identification.objects.none()
+        kwargs = self.filters.selector_kwargs() if self.filters.is_bound else {}
+        return selectors.identification_list(**kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        filtered = self.filters.is_bound and any(
+            value for key, value in self.request.GET.items() if key != "page"
+        )
+        return super().get_context_data(filters=self.filters, filtered=filtered, **kwargs)

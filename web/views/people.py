@@ -10,17 +10,19 @@ from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.views import View
 from django.views.generic import FormView, ListView
 
 from people.models import FaceImage, Person
-from people.selectors import person_list
-from people.services import person_create, person_update
+from people.selectors import person_list, person_same_name
+from people.services import PersonNameTaken, person_create, person_update
 from recognition import selectors
 from recognition.services.gallery import person_remove
-from web.forms import PersonForm
+from recognition.services.merge import MergeError, person_merge
+from web.forms import PersonForm, PersonMergeForm
 
 PEOPLE_PER_PAGE = 20
 
@@ -51,6 +53,13 @@ def _form_error(form: PersonForm, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
+def _name_taken(view: FormView, form: PersonForm, exc: PersonNameTaken) -> HttpResponse:
+    """The form again, saying who has the name, with a box to confirm a namesake."""
+    form.offer_duplicate_name()
+    context = view.get_context_data(form=form, name_taken=exc)
+    return view.render_to_response(context, status=409)
+
+
 class PersonCreateView(PermissionRequiredMixin, FormView):
     permission_required = "people.add_person"
     template_name = "web/person_form.html"
@@ -59,6 +68,8 @@ class PersonCreateView(PermissionRequiredMixin, FormView):
     def form_valid(self, form: PersonForm) -> HttpResponse:
         try:
             person = person_create(**form.cleaned_data, created_by=self.request.user)
+        except PersonNameTaken as exc:
+            return _name_taken(self, form, exc)
         except ValidationError as exc:
             _form_error(form, exc)
             return self.form_invalid(form)
@@ -86,6 +97,8 @@ class PersonEditView(PermissionRequiredMixin, FormView):
     def form_valid(self, form: PersonForm) -> HttpResponse:
         try:
             person = person_update(person=self.person, **form.cleaned_data)
+        except PersonNameTaken as exc:
+            return _name_taken(self, form, exc)
         except ValidationError as exc:
             _form_error(form, exc)
             return self.form_invalid(form)
@@ -111,3 +124,45 @@ class PersonDeleteView(PermissionRequiredMixin, View):
         person_remove(person=person)
         messages.success(request, f"{name} and their photos were deleted.")
         return HttpResponseRedirect(reverse("web:person_list"))
+
+
+class PersonMergeView(PermissionRequiredMixin, View):
+    """Two records of one person: move this one's photos to the other, delete this one."""
+
+    permission_required = ("people.change_person", "people.delete_person")
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        source = get_object_or_404(Person, pk=pk)
+        initial = {}
+        namesakes = person_same_name(name=source.name, exclude_pk=source.pk)
+        if namesakes.exists():
+            initial["into"] = namesakes.first()
+        form = PersonMergeForm(source=source, initial=initial)
+        return self.render_page(request, source, form)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        source = get_object_or_404(Person, pk=pk)
+        form = PersonMergeForm(request.POST, source=source)
+        if not form.is_valid():
+            return self.render_page(request, source, form, status=400)
+        name = source.name
+        try:
+            result = person_merge(source=source, into=form.cleaned_data["into"])
+        except MergeError as exc:
+            form.add_error(None, str(exc))
+            return self.render_page(request, source, form, status=400)
+        photos = f"{result.moved} photo{pluralize(result.moved)}"
+        text = f"{name} was merged into {result.person.name}: {photos} moved."
+        if result.duplicates:
+            text += f" {result.duplicates} already there were not copied twice."
+        if result.retrain is not None:
+            text += " A retrain was queued."
+        messages.success(request, text)
+        return HttpResponseRedirect(result.person.get_absolute_url())
+
+    @staticmethod
+    def render_page(
+        request: HttpRequest, source: Person, form: PersonMergeForm, status: int = 200
+    ) -> HttpResponse:
+        context = {"person": source, "form": form, "photo_count": source.faces.count()}
+        return render(request, "web/person_merge.html", context, status=status)

@@ -8,11 +8,13 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import pluralize
 from django.views import View
 
 from people.models import FaceImage, Person
 from people.services import face_image_delete
 from recognition import selectors
+from recognition.consistency import GalleryWarning, person_photo_warnings
 from recognition.ml.engine import EngineUnavailable
 from recognition.models import TrainedModel
 from recognition.services.enroll import PhotoUpload, face_images_enroll
@@ -29,6 +31,8 @@ class UploadResult:
     ok: bool
     message: str
     code: str = ""  # the rejection's stable code, shown beside the sentence
+    warning: str = ""  # enrolled, but it may not show this person: why
+    warning_code: str = ""
 
 
 @dataclass
@@ -36,11 +40,13 @@ class GalleryPhoto:
     face: FaceImage
     state: str
     in_model: bool
+    warning: GalleryWarning | None = None
 
 
 def _gallery(person: Person, active: TrainedModel | None) -> list[GalleryPhoto]:
     """Each photo with its state: part of the active model, or added since it trained."""
     read_at = selectors.model_gallery_read_at(model=active)
+    warnings = person_photo_warnings(person=person)
     photos = []
     for face in person.faces.select_related("embedding"):
         if not hasattr(face, "embedding"):
@@ -50,6 +56,8 @@ def _gallery(person: Person, active: TrainedModel | None) -> list[GalleryPhoto]:
             photos.append(GalleryPhoto(face, "Enrolled · in the active model", True))
         else:
             photos.append(GalleryPhoto(face, "Enrolled · waiting for the next training", False))
+    for photo in photos:
+        photo.warning = warnings.get(photo.face.pk)
     return photos
 
 
@@ -65,9 +73,11 @@ class PersonDetailView(PermissionRequiredMixin, View):
         request: HttpRequest, person: Person, form: PhotoUploadForm, status: int = 200
     ) -> HttpResponse:
         results = request.session.pop(_results_key(person), None) or []
+        photos = _gallery(person, selectors.model_active())
         context = {
             "person": person,
-            "photos": _gallery(person, selectors.model_active()),
+            "photos": photos,
+            "flagged": sum(photo.warning is not None for photo in photos),
             "form": form,
             "results": [UploadResult(**result) for result in results],
         }
@@ -94,7 +104,13 @@ class PhotoUploadView(PermissionRequiredMixin, View):
             messages.error(request, str(exc))
             return PersonDetailView.render_page(request, person, form, status=503)
         results = [
-            UploadResult(o.name, True, o.name)
+            UploadResult(
+                o.name,
+                True,
+                o.name,
+                warning=o.warning.detail if o.warning else "",
+                warning_code=o.warning.code if o.warning else "",
+            )
             if o.rejection is None
             else UploadResult(o.name, False, o.rejection.message, o.rejection.code)
             for o in outcomes
@@ -102,9 +118,15 @@ class PhotoUploadView(PermissionRequiredMixin, View):
         request.session[_results_key(person)] = [asdict(result) for result in results]
         enrolled = sum(result.ok for result in results)
         refused = len(results) - enrolled
-        summary = f"{enrolled} of {len(results)} photos enrolled for {person.name}."
+        total = len(results)
+        summary = f"{enrolled} of {total} photo{pluralize(total)} enrolled for {person.name}."
+        flagged = sum(bool(result.warning) for result in results)
+        if flagged:
+            summary += f" {flagged} may not show {person.name}: see below."
         if refused:
             messages.warning(request, f"{summary} {refused} refused: see why below.")
+        elif flagged:
+            messages.warning(request, summary)
         else:
             messages.success(request, summary)
         return HttpResponseRedirect(f"{person.get_absolute_url()}#upload-results")

@@ -49,6 +49,7 @@ class TrainingView(PermissionRequiredMixin, View):
             "current": current,
             "progress": progress(shown),
             "active_model": selectors.model_active(),
+            "blocker": None if current else selectors.gallery_training_blocker(),
             "chart_model": chart_model,
             "charts": training_charts((chart_model.metrics or {}).get("history"))
             if chart_model

@@ -81,9 +81,13 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         finally:
             bar.close()
+        for name, message in sorted(report.ambiguous.items()):
+            self.stderr.write(f"skipped folder of {name}: {message}")
         for label, code, message in report.rejections:
             if code != DUPLICATE:
                 self.stderr.write(f"rejected {label} ({code}): {message}")
+        for label, warning in report.warnings:
+            self.stderr.write(f"check {label} ({warning.code}): {warning.detail}")
         self.stdout.write(_summary(report))
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict()))
@@ -108,4 +112,13 @@ def _summary(report: FolderReport) -> str:
     )
     if refused:
         line += " (" + ", ".join(f"{code} {n}" for code, n in sorted(refused.items())) + ")"
-    return f"{line}; {report.people_created} people created."
+    line += f"; {report.people_created} people created"
+    if report.warnings:
+        looks_like = sum(w.code == "looks_like" for _, w in report.warnings)
+        line += (
+            f"; {len(report.warnings)} to check ({looks_like} look like someone else, "
+            f"{len(report.warnings) - looks_like} unlike their person's other photos)"
+        )
+    if report.ambiguous:
+        line += f"; {len(report.ambiguous)} folders skipped (name shared by several people)"
+    return line + "."

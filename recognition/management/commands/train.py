@@ -20,7 +20,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        job = model_train_request(enqueue=False)
+        try:
+            job = model_train_request(enqueue=False)
+        except TrainingError as exc:
+            raise CommandError(str(exc)) from exc
         if job.status == TrainedModel.Status.RUNNING:
             raise CommandError(f"A training is already running (model #{job.pk}); try later.")
         self.stderr.write(f"training model #{job.pk} ...")
