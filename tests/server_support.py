@@ -1,5 +1,6 @@
-"""A real multi-process web server (gunicorn) on the test database, for tests that need
-several processes to share state (lockouts, throttles)."""
+"""Other processes on the test database: the environment they start with, and a real
+multi-process web server (gunicorn) for tests that need several processes to share state
+(lockouts, throttles)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,25 @@ def database_url() -> str:
     return f"postgres://{user}@{host}:{port}/{db['NAME']}"
 
 
+def child_env(media_root: Path, **extra: str) -> dict[str, str]:
+    """This environment for a child process (qcluster, gunicorn) on the test database
+    and ``media_root``, with the site's own settings module; ``extra`` wins. Q_SYNC is
+    dropped: a child runs tasks inline only when ``extra`` says so."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"Q_SYNC", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "MEDIA_ROOT"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="facerecog_site.settings",
+        DEBUG="true",
+        DATABASE_URL=database_url(),
+        MEDIA_ROOT=str(media_root),
+    )
+    env.update(extra)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -39,18 +59,9 @@ def free_port() -> int:
 def gunicorn(*, workers: int, media_root: Path, log: Path, **env: str) -> Iterator[str]:
     """Serve the project with ``workers`` processes; yields the base URL."""
     port = free_port()
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "MEDIA_ROOT"}
-    }
-    environment.update(
-        DJANGO_SETTINGS_MODULE="facerecog_site.settings",
-        DEBUG="true",
-        DATABASE_URL=database_url(),
-        MEDIA_ROOT=str(media_root),
-        **env,
-    )
+    # Tasks run inside the server as they do in this test process (Q_SYNC, tests/settings.py).
+    sync = {"Q_SYNC": os.environ["Q_SYNC"]} if "Q_SYNC" in os.environ else {}
+    environment = child_env(media_root, **sync, **env)
     with log.open("w") as output:
         process = subprocess.Popen(
             [

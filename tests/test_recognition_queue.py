@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from recognition.models import TrainedModel
 from recognition.services.train import model_train_request
 from tests.recognition_support import gallery
+from tests.server_support import child_env
 
 __all__ = ["gallery"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,28 +22,11 @@ WAIT_SECONDS = 180
 QUEUE_NAME = f"facerecog-test-{os.getpid()}"
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
-    user = db.get("USER") or "postgres"
-    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
-
-
 @pytest.fixture
 def cluster(media_root: Path, tmp_path: Path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"Q_SYNC", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "MEDIA_ROOT"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="facerecog_site.settings",
-        DEBUG="true",
+    env = child_env(
+        media_root,
         Q_SYNC="false",
-        DATABASE_URL=database_url(),
-        MEDIA_ROOT=str(media_root),
         FACE_TRAIN_EPOCHS="30",
         FACE_TRAIN_PATIENCE="5",
         Q_CLUSTER_NAME=QUEUE_NAME,  # its own queue: no other cluster takes the task

@@ -28,27 +28,11 @@ from recognition.services.activation import model_activate
 from recognition.services.train import _enqueue, model_train_request
 from tests.api_support import token_for
 from tests.recognition_support import cached_training, gallery, train_now
-from tests.test_recognition_queue import database_url
+from tests.server_support import child_env
 
 __all__ = ["cached_training", "gallery"]
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 240
-
-
-def child_env(media_root: Path, **extra: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"Q_SYNC", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "MEDIA_ROOT"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="facerecog_site.settings",
-        DEBUG="true",
-        DATABASE_URL=database_url(),
-        MEDIA_ROOT=str(media_root),
-        **extra,
-    )
-    return env
 
 
 Starter = Callable[..., tuple[subprocess.Popen[bytes], IO[str]]]
