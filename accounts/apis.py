@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from knox.auth import TokenAuthentication
 from knox.models import AuthToken
 from rest_framework import status
 from rest_framework.exceptions import NotFound, Throttled
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.authentication import TokenAuthentication
 from accounts.backends import client_address, lockout_remaining
 from accounts.selectors import token_list
 from accounts.serializers import TokenCreatedSerializer, TokenRequestSerializer, TokenSerializer

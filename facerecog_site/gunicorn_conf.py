@@ -7,7 +7,8 @@ shared across a fork. TensorFlow is never loaded in a web process (serving runs 
 model in numpy).
 
 Environment (defaults in brackets): RUN_ADDRESS [127.0.0.1:8000], WEB_WORKERS [number
-of cores], WEB_THREADS [8], WEB_COMPUTE_THREADS [1], WEB_TIMEOUT [60], WEB_BACKLOG [64].
+of cores], WEB_THREADS [8], WEB_COMPUTE_THREADS [1], WEB_TIMEOUT [60], WEB_BACKLOG [64],
+DATABASE_CONN_MAX_AGE [600 here; 0 elsewhere].
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ def cores() -> int:
 COMPUTE_THREADS = str(max(1, _int("WEB_COMPUTE_THREADS", 1)))
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_variable] = COMPUTE_THREADS
+
+# A worker's threads live as long as it does, so each keeps its database connection
+# across requests instead of opening one per request (measured on SQLite: +5% identify
+# throughput at 16 clients; a new connection runs the WAL pragmas again). Workers read
+# this when they load Django, after the fork; an explicit setting wins.
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
 
 _address = os.environ.get("RUN_ADDRESS") or "127.0.0.1:8000"
 bind = [_address if ":" in _address else f"127.0.0.1:{_address}"]  # a bare port, as make run

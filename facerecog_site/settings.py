@@ -128,6 +128,8 @@ try:
         "default": dj_database_url.parse(
             env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
             conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+            # A kept connection the server closed meanwhile is replaced, not used.
+            conn_health_checks=True,
         )
     }
 except ValueError as exc:  # dj_database_url's "unknown scheme", bad port...
@@ -290,7 +292,7 @@ REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes DRF answer 401 (not 403) when
     # credentials are missing or wrong.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Django model permissions, named per action on each API view.

@@ -24,6 +24,7 @@ from recognition.serializers import (
     IdentificationSerializer,
     IdentifyRequestSerializer,
     TrainedModelSerializer,
+    identification_result_data,
 )
 from recognition.services.activation import ModelNotActivatable, model_activate
 from recognition.services.identify import NoActiveModel, face_identify
@@ -71,7 +72,7 @@ def identified(
         raise ApiError(
             detail, code="no_active_model", status_code=status.HTTP_409_CONFLICT
         ) from exc
-    return Response(IdentificationResultSerializer(result.as_dict()).data)
+    return Response(identification_result_data(result.as_dict()))
 
 
 @extend_schema_view(

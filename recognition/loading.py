@@ -1,8 +1,9 @@
 """The active model, loaded once per process and reused.
 
-The cache is keyed on (model id, file), and the active record is read from the database
-on every request, so activating another model takes effect on the next request of every
-process on every machine that shares the database and the storage, without a restart.
+The cache is keyed on (model id, file), and the active model's id and file are read
+from the database on every request (its whole record only when they change), so
+activating another model takes effect on the next request of every process on every
+machine that shares the database and the storage, without a restart.
 Loading needs numpy only (no TensorFlow). Files are read through Django's storage API
 (recognition.model_files).
 """
@@ -19,7 +20,7 @@ from recognition.ml import search
 from recognition.ml.openset import Calibration
 from recognition.model_files import model_file_read
 from recognition.models import TrainedModel
-from recognition.selectors import model_active
+from recognition.selectors import model_active, model_active_key
 
 
 class NoActiveModel(Exception):
@@ -84,17 +85,21 @@ def load_model(record: TrainedModel) -> LoadedModel:
 
 def active_model() -> LoadedModel:
     """The active model, from the per-process cache; NoActiveModel / ModelLoadError."""
-    record = model_active()
-    if record is None:
-        raise NoActiveModel()
-    key = (record.pk, record.file)
-    with _lock:
-        cached = _cache.get(key)
-        if cached is None:
-            cached = load_model(record)
-            _cache.clear()  # one model in memory per process
-            _cache[key] = cached
-    return cached
+    while True:
+        key = model_active_key()
+        if key is None:
+            raise NoActiveModel()
+        with _lock:
+            cached = _cache.get(key)
+            if cached is not None:
+                return cached
+            record = model_active()
+            if record is not None and (record.pk, record.file) == key:
+                cached = load_model(record)
+                _cache.clear()  # one model in memory per process
+                _cache[key] = cached
+                return cached
+        # Another model was activated between the two reads: ask again.
 
 
 def photo_index(record: TrainedModel) -> search.PhotoIndex:

@@ -7,13 +7,13 @@ only (no session, hence no CSRF token to fetch).
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from knox.auth import TokenAuthentication
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.authentication import TokenAuthentication
 from facerecog_site.api_errors import ErrorSerializer
 from recognition.apis import audit_channel, identified, training_requested
 from recognition.serializers import (

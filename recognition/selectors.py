@@ -92,6 +92,13 @@ def model_active() -> TrainedModel | None:
     return TrainedModel.objects.filter(is_active=True).first()
 
 
+def model_active_key() -> tuple[int, str] | None:
+    """The active model's (id, file), without reading its label map and metrics: those
+    grow with the number of people (hundreds of kB of JSON at 10,000), and identification
+    asks this on every request."""
+    return TrainedModel.objects.filter(is_active=True).values_list("pk", "file").first()
+
+
 def model_gallery_read_at(*, model: TrainedModel | None) -> datetime | None:
     """When ``model`` read the gallery: photos uploaded up to then are part of it."""
     return (model.started_at or model.requested_at) if model else None

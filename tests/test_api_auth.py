@@ -80,6 +80,19 @@ def test_expired_token_is_401():
     response = token_client(token=key).get(PEOPLE_URL)
     assert response.status_code == 401
     assert response.json()["code"] == "authentication_failed"
+    assert not AuthToken.objects.exists()  # deleted when it was refused
+
+
+def test_other_expired_tokens_go_when_a_token_is_issued_not_on_each_request():
+    user = user_in("viewers", "vera")
+    expired, _ = AuthToken.objects.create(user=user, expiry=timedelta(seconds=-1))
+    issued = Client().post(TOKEN_URL, {"username": "vera", "password": PASSWORD})
+    assert issued.status_code == 200
+    assert not AuthToken.objects.filter(pk=expired.pk).exists()
+    client = token_client(token=issued.json()["token"])
+    stale, _ = AuthToken.objects.create(user=user, expiry=timedelta(seconds=-1))
+    assert client.get(PEOPLE_URL).status_code == 200
+    assert AuthToken.objects.filter(pk=stale.pk).exists()  # a request reads its own token only
 
 
 def test_tokens_are_listed_and_revoked_one_by_one():

@@ -128,3 +128,23 @@ def test_viewer_sees_a_persons_photos_but_not_their_metadata(dev_photos):
     assert {"id", "state", "uploaded_at"} <= set(viewer_face["faces"][0])
     assert hidden <= set(operator_face["faces"][0])
     assert len(operator_face["faces"][0]["sha256"]) == 64
+
+
+def test_permissions_are_djangos_own_in_one_query(django_assert_num_queries):
+    """The backend reads a user's and their groups' permissions together: same set."""
+    from django.contrib.auth.backends import ModelBackend
+
+    from accounts.backends import LockoutModelBackend
+
+    both = user_in("viewers", "vera")
+    both.user_permissions.add(Permission.objects.get(codename="add_person"))
+    boss = User.objects.create_superuser("boss", password="x" * 12)
+    idle = user_in("operators", "ida")
+    idle.is_active = False
+    idle.save()
+    for user in (both, boss, idle, user_in("operators", "olga"), User.objects.create_user("n")):
+        expected = ModelBackend().get_all_permissions(User.objects.get(pk=user.pk))
+        fresh = User.objects.get(pk=user.pk)
+        with django_assert_num_queries(1 if user.is_active else 0):
+            assert LockoutModelBackend().get_all_permissions(fresh) == expected
+    assert "people.add_person" in LockoutModelBackend().get_all_permissions(both)

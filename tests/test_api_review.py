@@ -198,3 +198,27 @@ def test_corrections_are_listed_read_only_in_the_admin(client):
     page = client.get("/admin/recognition/correction/")
     assert page.status_code == 200 and "Not this person" in page.content.decode()
     assert client.get("/admin/recognition/correction/add/").status_code == 403
+
+
+def test_the_identify_answer_is_what_its_documented_serializer_gives(
+    gallery, cached_training, dev_photos
+):
+    """/api/identify/ builds its answer without DRF's per-field machinery: same JSON."""
+    from rest_framework.renderers import JSONRenderer
+
+    from recognition.serializers import IdentificationResultSerializer, identification_result_data
+    from recognition.services.identify import face_identify
+
+    train_now()
+    photos = [
+        dev_photos("Tom_Cruise")[8],
+        *alone(dev_photos(STRANGER)),
+        dev_photos("Tom_Cruise")[6],
+    ]
+    kinds = set()
+    for photo in photos:
+        result = face_identify(source=photo.read_bytes(), name=photo.name).as_dict()
+        kinds |= {bool(face["matched_photos"]) for face in result["faces"]}
+        fast = JSONRenderer().render(identification_result_data(result))
+        assert fast == JSONRenderer().render(IdentificationResultSerializer(result).data)
+    assert kinds == {True, False}  # named faces with matched photos, and unknown ones

@@ -293,18 +293,18 @@ def _class_limits(loaded: LoadedModel) -> np.ndarray | None:
 def _audit(
     model: TrainedModel, faces: list[FaceAnswer], sha256: str, *, user: User, channel: str
 ) -> Identification:
-    """The audit row and its links to the people named, written whole or not at all."""
+    """The audit row and its links to the people named (call inside a transaction: they
+    are written whole or not at all)."""
     known = [face.person_id for face in faces if face.person_id is not None]
-    with transaction.atomic():
-        record = Identification.objects.create(
-            user=user_or_none(user),
-            channel=channel[:32],
-            model=model,
-            image_sha256=sha256,
-            face_count=len(faces),
-            known_count=len(known),
-            results=[face.audit_dict() for face in faces],
-        )
-        if known:
-            record.people.set(sorted(set(known)))
+    record = Identification.objects.create(
+        user=user_or_none(user),
+        channel=channel[:32],
+        model=model,
+        image_sha256=sha256,
+        face_count=len(faces),
+        known_count=len(known),
+        results=[face.audit_dict() for face in faces],
+    )
+    if known:
+        record.people.add(*sorted(set(known)))  # a new row: nothing to compare with
     return record
