@@ -126,7 +126,7 @@ class LockoutModelBackend(ModelBackend):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            perms = Permission.objects.all()
+            perms = Permission.objects.order_by()  # a set: no sorting, no join for it
             if not user_obj.is_superuser:
                 perms = perms.filter(Q(user=user_obj) | Q(group__user=user_obj))
             user_obj._perm_cache = {

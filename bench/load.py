@@ -21,13 +21,13 @@ engine in as many processes. The identify throttle is raised for the run
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing
 import os
 import secrets
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -94,11 +94,39 @@ def multipart(photo: Path) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
+def request_bytes(token: str, *, port: int) -> bytes:
+    """The whole identify request, built once: each client sends it on a new connection."""
+    body, content_type = multipart(PHOTO)
+    head = (
+        f"POST /api/identify/ HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+        f"Authorization: Token {token}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def exchange(request: bytes, *, port: int) -> str:
+    """Send one request, read the answer to the end; its status ("200-no-face" when the
+    answer names no face: a wrong answer counts as an error)."""
+    with socket.create_connection((HOST, port), timeout=60) as conn:
+        conn.sendall(request)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    answer = b"".join(chunks)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = head[9:12].decode() or "empty"
+    if status == "200" and not json.loads(body)["faces"]:
+        status = "200-no-face"
+    return status
+
+
 def run_level(
     level: Level, token: str, *, seconds: float, max_requests: int, port: int = PORT
 ) -> None:
-    body, content_type = multipart(PHOTO)
-    headers = {"Authorization": f"Token {token}", "Content-Type": content_type}
+    # Raw sockets, not http.client: the load generator shares the two cores with the
+    # server, and http.client's header parsing cost it ~0.6 ms of CPU a request.
+    request = request_bytes(token, port=port)
     lock = threading.Lock()
     sent = [0]
     stop_at = time.monotonic() + seconds
@@ -111,15 +139,8 @@ def run_level(
                 sent[0] += 1
             started = time.perf_counter()
             try:
-                conn = http.client.HTTPConnection(HOST, port, timeout=60)
-                conn.request("POST", "/api/identify/", body=body, headers=headers)
-                response = conn.getresponse()
-                payload = response.read()
-                conn.close()
-                status = str(response.status)
-                if status == "200" and not json.loads(payload)["faces"]:
-                    status = "200-no-face"  # a wrong answer counts as an error
-            except OSError as exc:
+                status = exchange(request, port=port)
+            except (OSError, ValueError) as exc:
                 status = type(exc).__name__
             elapsed = time.perf_counter() - started
             with lock:

@@ -121,6 +121,7 @@ def review_negatives(*, person_ids: list[int], encoder: str) -> dict[int, np.nda
             encoder=encoder,
         )
         .exclude(data=b"")
+        .order_by()
         .values_list("person_id", "data")
     )
     found: dict[int, list[np.ndarray]] = {}

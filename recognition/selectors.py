@@ -96,7 +96,8 @@ def model_active_key() -> tuple[int, str] | None:
     """The active model's (id, file), without reading its label map and metrics: those
     grow with the number of people (hundreds of kB of JSON at 10,000), and identification
     asks this on every request."""
-    return TrainedModel.objects.filter(is_active=True).values_list("pk", "file").first()
+    # No ORDER BY: at most one model is active.
+    return TrainedModel.objects.filter(is_active=True).order_by().values_list("pk", "file").first()
 
 
 def model_gallery_read_at(*, model: TrainedModel | None) -> datetime | None:

@@ -243,7 +243,7 @@ def _answers(
     )
     near = {int(loaded.person_ids[i]) for d in decisions for i, _ in d.candidates}
     # People deleted since the model was trained are never named nor shown: unknown.
-    live = dict(Person.objects.filter(pk__in=near).values_list("pk", "name"))
+    live = dict(Person.objects.filter(pk__in=near).order_by().values_list("pk", "name"))
     negatives = review_negatives(person_ids=list(live), encoder=encoder_of(loaded))
     answers = []
     for face, decision in zip(found, decisions, strict=True):
