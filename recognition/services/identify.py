@@ -185,20 +185,20 @@ def _keep_for_review(
     loaded: LoadedModel,
     scale: int,
 ) -> list[ReviewFace]:
-    """Keep the faces for review; a storage failure costs the review, not the answer."""
+    """Keep the faces for review; a storage failure costs the review, not the answer
+    (review_faces_keep then leaves neither files nor rows)."""
     try:
-        with transaction.atomic():
-            # Crops come from the decoded pixels (``found``'s boxes), not the scaled answers.
-            return review_faces_keep(
-                identification=record,
-                rgb=rgb,
-                encoder=encoder_of(loaded),
-                scale=scale,
-                faces=[
-                    KeptFace(face.box, face.embedding, answer.person_id, answer.distance)
-                    for face, answer in zip(found, faces, strict=True)
-                ],
-            )
+        # Crops come from the decoded pixels (``found``'s boxes), not the scaled answers.
+        return review_faces_keep(
+            identification=record,
+            rgb=rgb,
+            encoder=encoder_of(loaded),
+            scale=scale,
+            faces=[
+                KeptFace(face.box, face.embedding, answer.person_id, answer.distance)
+                for face, answer in zip(found, faces, strict=True)
+            ],
+        )
     except OSError as exc:
         if not is_storage_failure(exc):
             raise

@@ -95,9 +95,8 @@ def review_faces_keep(
     """
     if review_keep_days() == 0:
         return []
-    kept: list[ReviewFace] = []
-    for index, face in enumerate(faces):
-        row = ReviewFace(
+    rows = [
+        ReviewFace(
             identification=identification,
             index=index,
             data=Embedding.pack(face.embedding),
@@ -109,17 +108,22 @@ def review_faces_keep(
             person_id=face.person_id,
             distance=face.distance,
         )
-        # The file first, the row after; on any failure this answer's crops are removed
-        # (also a partly written one), so no crop is left without its row.
-        stored = review_crop_upload_to(row, "face.jpg")
-        try:
-            row.crop.name = default_storage.save(stored, ContentFile(face_crop_jpeg(rgb, face.box)))
-            row.save()
-        except BaseException:
-            _remove_files([*(done.crop.name for done in kept), row.crop.name, stored])
-            raise
-        kept.append(row)
-    return kept
+        for index, face in enumerate(faces)
+    ]
+    # Every file first, then the rows in one INSERT; on any failure the files written
+    # for this answer (also a partly written one) are removed and no row is left, so a
+    # caller needs no savepoint to keep the answer when the storage fails.
+    stored: list[str] = []
+    try:
+        for row, face in zip(rows, faces, strict=True):
+            stored.append(review_crop_upload_to(row, "face.jpg"))
+            stored[-1] = row.crop.name = default_storage.save(
+                stored[-1], ContentFile(face_crop_jpeg(rgb, face.box))
+            )
+        return ReviewFace.objects.bulk_create(rows)
+    except BaseException:
+        _remove_files(stored)
+        raise
 
 
 def _remove_files(names: Sequence[str | None]) -> None:
