@@ -128,8 +128,10 @@ try:
         "default": dj_database_url.parse(
             env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
             conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
-            # A kept connection the server closed meanwhile is replaced, not used.
-            conn_health_checks=True,
+            # A kept connection the server closed meanwhile (a restart) is replaced before
+            # a request uses it, instead of failing that request. Costs a round trip per
+            # request on PostgreSQL (measured: 4% of identify throughput on one machine).
+            conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
         )
     }
 except ValueError as exc:  # dj_database_url's "unknown scheme", bad port...
