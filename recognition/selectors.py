@@ -96,8 +96,9 @@ def model_active_key() -> tuple[int, str] | None:
     """The active model's (id, file), without reading its label map and metrics: those
     grow with the number of people (hundreds of kB of JSON at 10,000), and identification
     asks this on every request."""
-    # No ORDER BY: at most one model is active.
-    return TrainedModel.objects.filter(is_active=True).order_by().values_list("pk", "file").first()
+    # No ORDER BY (first() would add one): at most one model is active.
+    rows = TrainedModel.objects.filter(is_active=True).order_by().values_list("pk", "file")[:1]
+    return rows[0] if rows else None
 
 
 def model_gallery_read_at(*, model: TrainedModel | None) -> datetime | None:
