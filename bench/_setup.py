@@ -1,8 +1,11 @@
-"""A throwaway database and MEDIA_ROOT for a benchmark run (set before django.setup())."""
+"""What the benchmarks share: where the repository and the faces are, a throwaway
+database and MEDIA_ROOT (set before django.setup()), and the servers they start."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -29,3 +32,22 @@ def setup_django() -> Path:
     django.setup()
     call_command("migrate", verbosity=0)
     return work
+
+
+def stop(process: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """SIGTERM to a server started in its own session; its whole group is killed when it
+    has not exited within ``timeout`` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def status_kb(pid: int, key: str) -> int:
+    """A memory line of /proc/<pid>/status (VmRSS, VmHWM), in kB; 0 when absent."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1])
+    return 0

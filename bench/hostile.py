@@ -30,7 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-from _setup import FACES, ROOT, setup_django
+from _setup import FACES, ROOT, setup_django, status_kb, stop
 
 work = setup_django()
 
@@ -69,21 +69,9 @@ def wait_up(base: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("server did not start")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 def vm(pid: int, key: str) -> int:
     """VmRSS / VmHWM of a process, in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key):
-            return int(line.split()[1]) // 1024
-    return 0
+    return status_kb(pid, key) // 1024
 
 
 def make_user(username: str, *permissions: str) -> str:
@@ -346,7 +334,7 @@ def lockout_under_gunicorn() -> None:
             for _ in range(30)
         )
     finally:
-        stop(process)
+        stop(process, timeout=30)
     print(
         f"[3] gunicorn --workers 2, no Redis: {issued} tokens issued for 10 correct passwords "
         f"during a lockout (expected 0); a 10/min identify throttle let {admitted} of 30 through"
@@ -370,7 +358,7 @@ def main() -> None:
         concurrent_identify(base, people)
         parallel_bombs(base, server.pid)
     finally:
-        stop(server)
+        stop(server, timeout=30)
     for line in bomb_memory():
         print(line)
     lockout_under_gunicorn()
@@ -468,8 +456,8 @@ def training_kill(broker: str, redis_url: str = "") -> str:
             f"1,800 s timeout): {job.error[:60]}"
         )
     finally:
-        stop(server)
-        stop(cluster)
+        stop(server, timeout=30)
+        stop(cluster, timeout=30)
 
 
 if __name__ == "__main__":

@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-FACES = Path(os.environ.get("FACES_DIR", ROOT.parent / "shared" / "faces")).resolve()
+from _setup import FACES, ROOT, status_kb, stop
+
 PY = str(ROOT / ".venv" / "bin" / "python")
 PHOTO = FACES / "dev" / "Tom_Cruise" / "Tom_Cruise_0001.jpg"
 PEOPLE = ["Arnold_Schwarzenegger", "Gordon_Brown", "Jennifer_Lopez", "Kim_Clijsters", "Tom_Cruise"]
@@ -185,9 +185,7 @@ def worker_rss(serve_pid: int) -> list[float]:
     rss = []
     for master in masters:
         for worker in children(master):
-            for line in Path(f"/proc/{worker}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    rss.append(int(line.split()[1]) / 1024)
+            rss.append(status_kb(worker, "VmRSS") / 1024)
     return sorted(rss)
 
 
@@ -236,17 +234,8 @@ def start_server(env: dict[str, str], workers: int, log: Path) -> subprocess.Pop
         if text.count("worker ready:") >= workers and " running." in text:
             return process
         time.sleep(0.5)
-    stop_server(process)
+    stop(process, timeout=20)
     raise SystemExit(f"serve.sh did not become ready in 180 s: see {log}")
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 # --- the raw engine -------------------------------------------------------------------
@@ -396,7 +385,7 @@ def bench_stack(stack: str, *, seconds: float, rounds: int, max_requests: int) -
     finally:
         engine.close()
         for server in servers:
-            stop_server(server)
+            stop(server, timeout=20)
         shutil.rmtree(work / "media", ignore_errors=True)
     for line in lines:
         print(line, flush=True)
