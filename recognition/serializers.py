@@ -164,7 +164,7 @@ class IdentificationResultSerializer(serializers.Serializer):
 def identification_result_data(result: dict[str, Any]) -> dict[str, Any]:
     """What ``IdentificationResultSerializer(result).data`` gives (the schema stays the
     serializer's), built directly: DRF's copy of every nested field for each answer cost
-    ~1 ms of CPU per identification, 2-3% of the request. tests/test_api_identify.py
+    ~1 ms of CPU per identification, 2-3% of the request. tests/test_api_review.py
     checks that the two agree."""
     match_urls = MatchSerializer()
     faces = []
@@ -177,7 +177,7 @@ def identification_result_data(result: dict[str, Any]) -> dict[str, Any]:
             }
             for match in face["matched_photos"]
         ]
-        faces.append({**face, "box": list(face["box"]), "matched_photos": matches})
+        faces.append({**face, "matched_photos": matches})
     return {**result, "faces": faces}
 
 

@@ -116,9 +116,10 @@ def review_faces_keep(
     stored: list[str] = []
     try:
         for row, face in zip(rows, faces, strict=True):
-            stored.append(review_crop_upload_to(row, "face.jpg"))
-            stored[-1] = row.crop.name = default_storage.save(
-                stored[-1], ContentFile(face_crop_jpeg(rgb, face.box))
+            name = review_crop_upload_to(row, "face.jpg")
+            stored.append(name)  # removed on failure, also when partly written
+            row.crop.name = stored[-1] = default_storage.save(
+                name, ContentFile(face_crop_jpeg(rgb, face.box))
             )
         return ReviewFace.objects.bulk_create(rows)
     except BaseException:
