@@ -50,6 +50,17 @@ def media_root(settings: LazySettings, tmp_path: Path) -> Iterator[Path]:
     yield media
 
 
+@pytest.fixture(autouse=True)
+def fresh_model_cache() -> Iterator[None]:
+    """Each process keeps the active model loaded; a test loads the one its own training
+    wrote in its own MEDIA_ROOT, never one a test before it left behind."""
+    from recognition import loading
+
+    loading.cache_clear()
+    yield
+    loading.cache_clear()
+
+
 def media_files(media: Path) -> list[Path]:
     return sorted(p for p in media.rglob("*") if p.is_file())
 

@@ -9,7 +9,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from recognition import loading
 from recognition.admission import Overloaded, analysis_slot
 from recognition.models import Identification
 from tests.api_support import token_client, upload, user_in
@@ -17,13 +16,6 @@ from tests.recognition_support import UNSEEN, cached_training, gallery, train_no
 from tests.web_support import viewer_client
 
 __all__ = ["cached_training", "gallery"]  # fixtures used below
-
-
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    loading.cache_clear()
-    yield
-    loading.cache_clear()
 
 
 @pytest.mark.django_db

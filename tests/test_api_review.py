@@ -6,20 +6,12 @@ import pytest
 from django.contrib.auth.models import Group
 
 from people.models import Person
-from recognition import loading
 from recognition.models import Correction, ReviewFace
 from tests.api_support import token_client, upload, user_in
 from tests.recognition_support import STRANGER, alone, cached_training, gallery, train_now
 
 __all__ = ["cached_training", "gallery"]
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    loading.cache_clear()
-    yield
-    loading.cache_clear()
 
 
 def test_operators_may_review_and_viewers_may_not():

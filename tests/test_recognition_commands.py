@@ -9,18 +9,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from recognition import loading
 from recognition.models import Identification, ReviewFace, TrainedModel
 from tests.recognition_support import GALLERY, STRANGER, cached_training, gallery
 
 __all__ = ["cached_training", "gallery"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    loading.cache_clear()
-    yield
-    loading.cache_clear()
 
 
 def run(*args: str) -> list[str]:

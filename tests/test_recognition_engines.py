@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from recognition import loading
 from recognition.analysis import Limits
 from recognition.models import Embedding, TrainedModel
 from recognition.services.identify import ModelLoadError, face_identify
@@ -15,13 +14,6 @@ __all__ = ["cached_training"]
 
 pytestmark = [pytest.mark.django_db, pytest.mark.engine_dlib]
 PEOPLE = ["Kim_Clijsters", "Tom_Cruise", "Jennifer_Lopez"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    loading.cache_clear()
-    yield
-    loading.cache_clear()
 
 
 def other_engine(engine: str) -> str:

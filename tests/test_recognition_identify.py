@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from recognition import loading
 from recognition.analysis import Limits
 from recognition.images import decode
 from recognition.models import Identification, TrainedModel
@@ -30,13 +29,6 @@ from tests.recognition_support import (
 
 __all__ = ["cached_training", "gallery"]  # fixtures used below
 pytestmark = pytest.mark.engine_dlib  # `make test` runs these with FACE_ENGINE=dlib too
-
-
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    loading.cache_clear()
-    yield
-    loading.cache_clear()
 
 
 def identify_path(path: Path, **kwargs):

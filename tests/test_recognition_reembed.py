@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from people.models import FaceImage
-from recognition import loading, tasks
+from recognition import tasks
 from recognition.models import Embedding, ReembedJob, TrainedModel
 from recognition.services import reembed as reembed_service
 from recognition.services.identify import face_identify
@@ -27,13 +27,6 @@ PEOPLE = ["Kim_Clijsters", "Tom_Cruise", "Jennifer_Lopez"]
 # Accepted by dlib's HOG (one face), refused by YuNet: a second, comparably prominent
 # face (README, "Which face is the subject"). The opposite case: Keanu_Reeves_0005.
 REFUSED_BY = {"opencv": "John_Negroponte_0004.jpg", "dlib": "Keanu_Reeves_0005.jpg"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    loading.cache_clear()
-    yield
-    loading.cache_clear()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 from django.utils import timezone
 
 from people.models import Person
-from recognition import loading
 from recognition.ml import openset
 from recognition.models import Correction, Identification, ReviewFace
 from recognition.review_selectors import inbox_groups
@@ -33,13 +32,6 @@ from tests.recognition_support import (
 )
 
 __all__ = ["cached_training", "gallery"]  # fixtures used below
-
-
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    loading.cache_clear()
-    yield
-    loading.cache_clear()
 
 
 def identify_path(path: Path, **kwargs):

@@ -9,7 +9,6 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from recognition import loading
 from recognition.ml import classifier as ml_classifier
 from recognition.ml import openset
 from recognition.models import TrainedModel
@@ -39,13 +38,6 @@ from tests.recognition_support import (
 __all__ = ["cached_training", "gallery"]
 pytestmark = pytest.mark.engine_dlib  # `make test` runs these with FACE_ENGINE=dlib too
 Status = TrainedModel.Status
-
-
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    loading.cache_clear()
-    yield
-    loading.cache_clear()
 
 
 def named(path):

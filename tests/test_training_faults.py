@@ -9,7 +9,6 @@ import pytest
 from django.utils import timezone
 
 from people.models import Person
-from recognition import loading
 from recognition.ml import classifier as ml_classifier
 from recognition.models import Identification, TrainedModel
 from recognition.selectors import model_active
@@ -23,13 +22,6 @@ from tests.recognition_support import UNSEEN, cached_training, gallery, memo_tra
 __all__ = ["cached_training", "gallery"]
 Status = TrainedModel.Status
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    loading.cache_clear()
-    yield
-    loading.cache_clear()
 
 
 def delete_person(person: Person) -> None:

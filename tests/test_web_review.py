@@ -9,7 +9,6 @@ from django.test import Client
 from django.urls import reverse
 
 from people.models import Person
-from recognition import loading
 from recognition.models import Correction, ReviewFace
 from tests.conftest import media_files
 from tests.recognition_support import STRANGER, alone, cached_training, gallery, train_now
@@ -17,13 +16,6 @@ from tests.web_support import operator_client, upload, viewer_client
 
 __all__ = ["cached_training", "gallery"]
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    loading.cache_clear()
-    yield
-    loading.cache_clear()
 
 
 def identify(client: Client, photo) -> str:
