@@ -44,6 +44,9 @@ class LoadedModel:
     classifier: ml_classifier.Classifier
     calibration: Calibration
     person_ids: np.ndarray  # int64 (n_classes,): output index -> person id
+    # int64 (n_classes,): enrolled photos of each person when trained; None for models
+    # trained before the label map counted them (the CNN's veto then applies to everyone)
+    class_photos: np.ndarray | None
     engine: str  # the face engine of the embeddings it was trained on
     engine_version: str
 
@@ -72,6 +75,10 @@ def load_model(record: TrainedModel) -> LoadedModel:
         )
     except (KeyError, TypeError, ValueError):
         raise ModelLoadError(f"model #{record.pk}: its label map does not match its file") from None
+    entries = [record.label_map[str(i)] for i in range(classifier.n_classes)]
+    class_photos = None
+    if all(isinstance(entry.get("photos"), int) for entry in entries):
+        class_photos = np.array([entry["photos"] for entry in entries], dtype=np.int64)
     calibration_data = (record.metrics or {}).get("calibration")
     if not calibration_data:
         raise ModelLoadError(f"model #{record.pk} has no open-set calibration; train a new one")
@@ -79,7 +86,13 @@ def load_model(record: TrainedModel) -> LoadedModel:
     # Models trained before engines were recorded are dlib ones (migration 0003).
     engine = record.engine or calibration.engine
     return LoadedModel(
-        record, classifier, calibration, person_ids, engine, record.engine_version or ""
+        record,
+        classifier,
+        calibration,
+        person_ids,
+        class_photos,
+        engine,
+        record.engine_version or "",
     )
 
 

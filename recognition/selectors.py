@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -76,10 +77,14 @@ def gallery_load() -> Gallery:
         names[person_id] = name
     order = sorted(names)
     index = {person_id: i for i, person_id in enumerate(order)}
+    photos = Counter(person_ids)
     return Gallery(
         embeddings=np.array(vectors, dtype=np.float32).reshape(-1, EMBEDDING_DIM),
         labels=np.array([index[p] for p in person_ids], dtype=np.int64),
-        label_map={str(i): {"person_id": p, "name": names[p]} for i, p in enumerate(order)},
+        label_map={
+            str(i): {"person_id": p, "name": names[p], "photos": photos[p]}
+            for i, p in enumerate(order)
+        },
         fingerprint=gallery_fingerprint(ids),
         photo_ids=np.array(photo_ids, dtype=np.int64),
         spaces=spaces,

@@ -124,7 +124,8 @@ class FaceAnswerSerializer(serializers.Serializer):
         help_text=(
             "Why the face is unknown (null when named): no_close_match (even the nearest "
             "person is farther than the cut-off), ambiguous (two people nearly as near), "
-            "model_veto (the classifier gives the nearest person almost no probability), "
+            "model_veto (the classifier gives the nearest person, enrolled with 5 or more "
+            "photos, almost no probability), "
             "corrected (a reviewer said a face like this is not that person), "
             "person_deleted (deleted since the model was trained)."
         ),

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
 from people.models import Person
+from recognition.ml import classifier as ml_classifier
 from recognition.ml import openset
 from recognition.models import Correction, Identification, ReviewFace
 from recognition.review_selectors import inbox_groups
+from recognition.services.enroll import face_image_store
 from recognition.services.gallery import person_remove
 from recognition.services.identify import CORRECTED, face_identify
 from recognition.services.review import (
@@ -26,7 +29,9 @@ from tests.recognition_support import (
     GALLERY,
     STRANGER,
     alone,
+    analysis_of,
     cached_training,
+    enroll,
     gallery,
     train_now,
 )
@@ -83,6 +88,41 @@ def test_answers_carry_candidates_cutoff_reason_and_matched_photos(
     record = Identification.objects.order_by("-id").first()
     assert record.results[0]["reason"] == stranger.reason
     assert "candidates" not in record.results[0]
+
+
+@pytest.mark.django_db
+def test_the_classifier_vetoes_only_people_it_saw_enough_photos_of(
+    cached_training, dev_photos, monkeypatch
+):
+    # The README's walkthrough: Keanu Reeves on 3 photos, Tom Cruise on 2.
+    keanu = enroll("Keanu Reeves", dev_photos("Keanu_Reeves")[:3])
+    enroll("Tom Cruise", dev_photos("Tom_Cruise")[:2])
+    model = train_now()
+    assert {e["name"]: e["photos"] for e in model.label_map.values()} == {
+        "Keanu Reeves": 3,
+        "Tom Cruise": 2,
+    }
+    probe = dev_photos("Keanu_Reeves")[3]
+    # A classifier that gives the nearest person (Keanu, by far) almost nothing.
+    keanu_index = next(int(i) for i, e in model.label_map.items() if e["name"] == "Keanu Reeves")
+
+    def against_keanu(self, embeddings):
+        p = np.full((len(embeddings), self.n_classes), 0.99, dtype=np.float32)
+        p[:, keanu_index] = 0.01
+        return p
+
+    monkeypatch.setattr(ml_classifier.Classifier, "probabilities", against_keanu)
+    [face] = identify_path(probe).faces
+    assert face.person_id == keanu.pk and face.reason is None and face.confidence == 0.01
+
+    # With 5 photos of him the classifier has seen enough of him to veto.
+    for photo in dev_photos("Keanu_Reeves")[5:7]:  # [4] is one refused (a second face)
+        face_image_store(person=keanu, analysis=analysis_of(photo), name=photo.name)
+    model = train_now()
+    assert model.label_map[str(keanu_index)]["photos"] == openset.VETO_MIN_PHOTOS
+    [face] = identify_path(probe).faces
+    assert face.person_id is None and face.reason == openset.MODEL_VETO
+    assert face.distance <= face.cutoff
 
 
 @pytest.mark.django_db

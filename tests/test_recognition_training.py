@@ -57,6 +57,7 @@ def test_training_records_file_metrics_and_progress(
     assert {entry["person_id"] for entry in model.label_map.values()} == {
         p.pk for p in gallery.values()
     }
+    assert {entry["photos"] for entry in model.label_map.values()} == {5}
     metrics = model.metrics
     assert 0.8 <= metrics["val_accuracy"] <= 1
     assert set(metrics["per_person"]) == {str(p.pk) for p in gallery.values()}

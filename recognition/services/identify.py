@@ -240,6 +240,7 @@ def _answers(
         loaded.calibration,
         threshold=threshold,
         class_limits=_class_limits(loaded),
+        class_photos=loaded.class_photos,
     )
     near = {int(loaded.person_ids[i]) for d in decisions for i, _ in d.candidates}
     # People deleted since the model was trained are never named nor shown: unknown.
