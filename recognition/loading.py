@@ -1,9 +1,10 @@
 """The active model, loaded once per process and reused.
 
-The cache is keyed on (model id, file), and the active model's id and file are read
-from the database on every request (its whole record only when they change), so
-activating another model takes effect on the next request of every process on every
-machine that shares the database and the storage, without a restart.
+The cache is keyed on (model id, file). The active model's id and file are read from
+the database at most every ``ACTIVE_RECHECK_SECONDS`` per process (its whole record
+only when they change), and at once after an activation in this process, so activating
+another model takes effect within that interval in every process on every machine
+that shares the database and the storage, without a restart.
 Loading needs numpy only (no TensorFlow). Files are read through Django's storage API
 (recognition.model_files).
 """
@@ -11,6 +12,7 @@ Loading needs numpy only (no TensorFlow). Files are read through Django's storag
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,9 +53,15 @@ class LoadedModel:
     engine_version: str
 
 
+# How long a process answers with the active model it last read before asking the
+# database again: one query per interval instead of one per request, and another
+# process's activation (a rollback, a training) reaches every server within it.
+ACTIVE_RECHECK_SECONDS = 0.25
+
 _lock = threading.Lock()
 _cache: dict[tuple[int, str], LoadedModel] = {}
 _index_cache: dict[tuple[int, str], search.PhotoIndex] = {}
+_active_read_at = -float("inf")  # time.monotonic() of the last read of the active key
 
 
 def load_model(record: TrainedModel) -> LoadedModel:
@@ -98,21 +106,33 @@ def load_model(record: TrainedModel) -> LoadedModel:
 
 def active_model() -> LoadedModel:
     """The active model, from the per-process cache; NoActiveModel / ModelLoadError."""
+    global _active_read_at
+    with _lock:
+        if time.monotonic() - _active_read_at < ACTIVE_RECHECK_SECONDS and _cache:
+            return next(iter(_cache.values()))
     while True:
+        read_at = time.monotonic()
         key = model_active_key()
         if key is None:
             raise NoActiveModel()
         with _lock:
             cached = _cache.get(key)
-            if cached is not None:
-                return cached
-            record = model_active()
-            if record is not None and (record.pk, record.file) == key:
+            if cached is None:
+                record = model_active()
+                if record is None or (record.pk, record.file) != key:
+                    continue  # another model was activated between the two reads: ask again
                 cached = load_model(record)
                 _cache.clear()  # one model in memory per process
                 _cache[key] = cached
-                return cached
-        # Another model was activated between the two reads: ask again.
+            _active_read_at = read_at
+            return cached
+
+
+def active_model_changed() -> None:
+    """Another model is active: this process reads which at its next request."""
+    global _active_read_at
+    with _lock:
+        _active_read_at = -float("inf")
 
 
 def photo_index(record: TrainedModel) -> search.PhotoIndex:
@@ -141,6 +161,8 @@ def photo_index(record: TrainedModel) -> search.PhotoIndex:
 
 
 def cache_clear() -> None:
+    global _active_read_at
     with _lock:
         _cache.clear()
         _index_cache.clear()
+        _active_read_at = -float("inf")

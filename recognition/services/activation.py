@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection, transaction
 
-from recognition.loading import ModelLoadError, load_model
+from recognition.loading import ModelLoadError, active_model_changed, load_model
 from recognition.model_files import model_file_delete
 from recognition.models import TrainedModel
 from recognition.services.erasure import ERASED_NOTE
@@ -40,6 +40,10 @@ def model_make_active(*, model_id: int) -> None:
     """Mark ``model_id`` the one active model (call inside a transaction)."""
     TrainedModel.objects.filter(is_active=True).exclude(pk=model_id).update(is_active=False)
     TrainedModel.objects.filter(pk=model_id).update(is_active=True)
+    # This process's requests ask again at once (and after the commit, in case one asked
+    # in between); the others within loading.ACTIVE_RECHECK_SECONDS.
+    active_model_changed()
+    transaction.on_commit(active_model_changed)
 
 
 def model_activate(*, model: TrainedModel) -> TrainedModel:
