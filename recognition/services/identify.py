@@ -11,17 +11,17 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.users import User, user_or_none
-from people.models import Person
 from recognition.admission import analysis_slot
 from recognition.analysis import Limits, analyze_all_faces
 from recognition.annotate import annotate_jpeg, face_crops_jpeg
+from recognition.evidence import answer_evidence
 from recognition.loading import LoadedModel, ModelLoadError, NoActiveModel, active_model
 from recognition.ml import openset
 from recognition.ml.engine import EngineUnavailable
 from recognition.ml.faces import Box, FoundFace
 from recognition.models import Identification, ReviewFace, TrainedModel
-from recognition.nearest import Match, face_images_nearest
-from recognition.review_selectors import encoder_of, review_negatives
+from recognition.nearest import Match, nearest_matches
+from recognition.review_selectors import encoder_of
 from recognition.services.enroll import read_limited
 from recognition.services.review import KeptFace, review_faces_keep
 from recognition.storage import is_storage_failure
@@ -242,10 +242,13 @@ def _answers(
         class_limits=_class_limits(loaded),
         class_photos=loaded.class_photos,
     )
-    near = {int(loaded.person_ids[i]) for d in decisions for i, _ in d.candidates}
+    evidence = answer_evidence(
+        near={int(loaded.person_ids[i]) for d in decisions for i, _ in d.candidates},
+        named={int(loaded.person_ids[d.index]) for d in decisions if d.index is not None},
+        encoder=encoder_of(loaded),
+    )
     # People deleted since the model was trained are never named nor shown: unknown.
-    live = dict(Person.objects.filter(pk__in=near).order_by().values_list("pk", "name"))
-    negatives = review_negatives(person_ids=list(live), encoder=encoder_of(loaded))
+    live, negatives = evidence.names, evidence.negatives
     answers = []
     for face, decision in zip(found, decisions, strict=True):
         person_id = int(loaded.person_ids[decision.index]) if decision.index is not None else None
@@ -257,8 +260,16 @@ def _answers(
         ):
             person_id, reason = None, CORRECTED
         matched: tuple[Match, ...] = ()
-        if person_id is not None:
-            matched = tuple(face_images_nearest(embedding=face.embedding, person_id=person_id))
+        if person_id is not None and person_id in evidence.photos:
+            photo_ids, vectors = evidence.photos[person_id]
+            matched = tuple(
+                nearest_matches(
+                    embedding=face.embedding,
+                    person_id=person_id,
+                    photo_ids=photo_ids,
+                    vectors=vectors,
+                )
+            )
         candidates = tuple(
             Candidate(int(loaded.person_ids[i]), live[int(loaded.person_ids[i])], round(d, 4))
             for i, d in decision.candidates
