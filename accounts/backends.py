@@ -9,6 +9,7 @@ refused, even with the right password, for LOGIN_LOCKOUT_SECONDS.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from typing import Any
@@ -16,12 +17,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.http import HttpRequest
+
+from facerecog_site.sql_names import column, table
 
 # One address may try several accounts legitimately (shared NAT); guessing across many
 # usernames from it is still stopped.
@@ -121,16 +124,43 @@ class LockoutModelBackend(ModelBackend):
         return user
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
-        """Django's answer in one query instead of two (the user's own permissions and
-        their groups'): every API request checks permissions (~0.4 ms saved on SQLite)."""
+        """Django's answer in one hand-written query instead of two ORM ones (the user's
+        own permissions and their groups'): every API request checks permissions, and
+        compiling the ORM query cost ~0.5 ms of CPU, the SQL ~0.05 ms."""
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            perms = Permission.objects.order_by()  # a set: no sorting, no join for it
-            if not user_obj.is_superuser:
-                perms = perms.filter(Q(user=user_obj) | Q(group__user=user_obj))
-            user_obj._perm_cache = {
-                f"{app}.{codename}"
-                for app, codename in perms.values_list("content_type__app_label", "codename")
-            }
+            every, held = _permissions_sql()
+            sql, params = (every, []) if user_obj.is_superuser else (held, [user_obj.pk] * 2)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                user_obj._perm_cache = {f"{app}.{codename}" for app, codename in cursor}
         return user_obj._perm_cache
+
+
+@functools.cache
+def _permissions_sql() -> tuple[str, str]:
+    """(app label, codename) of every permission, and of those the user (twice as a
+    parameter) holds directly or through a group; names from the models' _meta."""
+    user_perms = User.user_permissions.through
+    group_perms = Group.permissions.through
+    user_groups = User.groups.through
+    perm, content_type = table(Permission), table(ContentType)
+    every = (
+        f"SELECT {content_type}.{column(ContentType, 'app_label')}, "
+        f"{perm}.{column(Permission, 'codename')} FROM {perm} "
+        f"INNER JOIN {content_type} ON {content_type}.{column(ContentType, 'id')} = "
+        f"{perm}.{column(Permission, 'content_type')}"
+    )
+    held = (
+        f"{every} WHERE {perm}.{column(Permission, 'id')} IN ("
+        f"SELECT {column(user_perms, 'permission')} FROM {table(user_perms)} "
+        f"WHERE {column(user_perms, 'user')} = %s) "
+        f"OR {perm}.{column(Permission, 'id')} IN ("
+        f"SELECT {table(group_perms)}.{column(group_perms, 'permission')} "
+        f"FROM {table(group_perms)} INNER JOIN {table(user_groups)} ON "
+        f"{table(user_groups)}.{column(user_groups, 'group')} = "
+        f"{table(group_perms)}.{column(group_perms, 'group')} "
+        f"WHERE {table(user_groups)}.{column(user_groups, 'user')} = %s)"
+    )
+    return every, held

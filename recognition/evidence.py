@@ -4,11 +4,10 @@ For the people near the faces: which still exist (and their names), the faces re
 said are not them (corrections), and, for the people the model named, their enrolled
 photos' embeddings (the nearest are shown as what the answer matched).
 
-These were three ORM queries on every identification. Compiling a query costs Django
-~0.4 ms of CPU, more than the database takes to answer it (measured in one process on
-PostgreSQL: the three ORM queries 1.4-1.8 ms of CPU, one ORM UNION 1.5-1.7 ms, this
-hand-written UNION ALL 0.11-0.13 ms). So this one read is SQL written here, from the
-models' own table and column names; tests/test_recognition_evidence.py runs it on
+These were three ORM queries on every identification; compiling them cost more than
+running them (in one process on PostgreSQL: the three ORM queries 1.4-1.8 ms of CPU,
+one ORM UNION 1.5-1.7 ms, this hand-written UNION ALL 0.11-0.13 ms). So this read is
+SQL (see facerecog_site.sql_names); tests/test_recognition_evidence.py runs it on
 SQLite and PostgreSQL.
 """
 
@@ -20,8 +19,8 @@ from functools import cache
 
 import numpy as np
 from django.db import connection
-from django.db.models import Field, Model
 
+from facerecog_site.sql_names import column, placeholders, table
 from people.models import FaceImage, Person
 from recognition.models import Correction, Embedding
 
@@ -49,10 +48,10 @@ def answer_evidence(*, near: Iterable[int], named: Iterable[int], encoder: str) 
     if not near:
         return Evidence()
     people, corrections, photos_of = _sql()
-    sql = [people.format(_marks(near)), corrections.format(_marks(near))]
+    sql = [people.format(placeholders(near)), corrections.format(placeholders(near))]
     params: list[int | str] = [*near, Correction.Kind.NOT_PERSON, encoder, *near]
     if named:
-        sql.append(photos_of.format(_marks(named)))
+        sql.append(photos_of.format(placeholders(named)))
         params += named
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(sql), params)
@@ -80,27 +79,14 @@ def answer_evidence(*, near: Iterable[int], named: Iterable[int], encoder: str) 
     )
 
 
-def _marks(values: list[int]) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
 @cache
 def _sql() -> tuple[str, str, str]:
     """The three SELECTs (``{}``: the IN list's placeholders), columns (kind, person id,
     photo id, name, vector). The NULLs are typed: PostgreSQL would type a column of
     NULLs in a UNION as text, which does not match the others. Only names from the
     models' _meta are formatted in; every value is a parameter."""
-    q = connection.ops.quote_name
     types = connection.data_types
     bigint, blob, text = types["BigIntegerField"], types["BinaryField"], "varchar(200)"
-
-    def table(model: type[Model]) -> str:
-        return q(model._meta.db_table)
-
-    def column(model: type[Model], name: str) -> str:
-        field = model._meta.get_field(name)
-        assert isinstance(field, Field) and field.column
-        return q(field.column)
 
     people = (
         f"SELECT '{_PERSON}', {column(Person, 'id')}, CAST(NULL AS {bigint}), "
