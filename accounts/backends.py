@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.http import HttpRequest
 
-from facerecog_site.sql_names import column, table
+from facerecog_site.handwritten_sql import column, table
 
 # One address may try several accounts legitimately (shared NAT); guessing across many
 # usernames from it is still stopped.

@@ -7,7 +7,7 @@ photos' embeddings (the nearest are shown as what the answer matched).
 These were three ORM queries on every identification; compiling them cost more than
 running them (in one process on PostgreSQL: the three ORM queries 1.4-1.8 ms of CPU,
 one ORM UNION 1.5-1.7 ms, this hand-written UNION ALL 0.11-0.13 ms). So this read is
-SQL (see facerecog_site.sql_names); tests/test_recognition_evidence.py runs it on
+SQL (see facerecog_site.handwritten_sql); tests/test_recognition_evidence.py runs it on
 SQLite and PostgreSQL.
 """
 
@@ -20,7 +20,7 @@ from functools import cache
 import numpy as np
 from django.db import connection
 
-from facerecog_site.sql_names import column, placeholders, table
+from facerecog_site.handwritten_sql import column, placeholders, table
 from people.models import FaceImage, Person
 from recognition.models import Correction, Embedding
 

@@ -83,6 +83,24 @@ def test_expired_token_is_401():
     assert not AuthToken.objects.exists()  # deleted when it was refused
 
 
+def test_a_token_of_a_deactivated_user_is_401_and_a_valid_one_reads_the_user_whole():
+    user = user_in("viewers", "vera")
+    user.first_name, user.email = "Vera", "vera@example.org"
+    user.save()
+    client = token_client(user)
+    token = AuthToken.objects.get(user=user)
+    response = client.get("/api/auth/tokens/")
+    assert response.status_code == 200
+    assert response.wsgi_request.user.email == "vera@example.org"
+    assert response.wsgi_request.user.date_joined == user.date_joined  # aware, as stored
+    assert response.wsgi_request.auth.created == token.created
+    user.is_active = False
+    user.save()
+    response = client.get(PEOPLE_URL)
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+
+
 def test_other_expired_tokens_go_when_a_token_is_issued_not_on_each_request():
     user = user_in("viewers", "vera")
     expired, _ = AuthToken.objects.create(user=user, expiry=timedelta(seconds=-1))

@@ -1,0 +1,67 @@
+"""For the few queries written as SQL: models' quoted names, and model instances from rows.
+
+The identification path runs a handful of queries per request, and compiling an ORM
+query costs Django ~0.4 ms of CPU, more than the database takes to answer it; those
+queries are written by hand (recognition/evidence.py, accounts/backends.py,
+accounts/authentication.py). Their names come from the models' _meta, so a renamed
+table or column cannot go stale, and every value is a query parameter. Rows become
+model instances with the database's own value converters, as the ORM's would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import connection
+from django.db.models import Field, Model
+
+M = TypeVar("M", bound=Model)
+
+
+def table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def column(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field) and field.column, f"{model.__name__}.{name} has no column"
+    return connection.ops.quote_name(field.column)
+
+
+def placeholders(values: list[int]) -> str:
+    """``%s, %s, ...``: one per value, for an IN list."""
+    return ", ".join(["%s"] * len(values))
+
+
+def columns(model: type[Model]) -> str:
+    """``table.column, ...`` of every concrete field, in :func:`instance`'s order."""
+    name = table(model)
+    return ", ".join(f"{name}.{column(model, field.name)}" for field in _fields(model))
+
+
+def instance(model: type[M], values: Sequence[Any]) -> M:
+    """A ``model`` read from ``values``, the row's :func:`columns`, converted as the ORM
+    converts them (SQLite's datetimes become aware ones, for example)."""
+    converted = []
+    for (col, converters), value in zip(_converters(model), values, strict=True):
+        for convert in converters:
+            value = convert(value, col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in _fields(model)], converted)
+
+
+def _fields(model: type[Model]) -> list[Field]:
+    return list(model._meta.concrete_fields)
+
+
+@cache
+def _converters(model: type[Model]) -> list[tuple[Any, list[Callable[..., Any]]]]:
+    found = []
+    for field in _fields(model):
+        col = field.get_col(model._meta.db_table)
+        found.append(
+            (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+        )
+    return found
