@@ -5,7 +5,8 @@ query costs Django ~0.4 ms of CPU, more than the database takes to answer it; th
 queries are written by hand (recognition/evidence.py, accounts/backends.py,
 accounts/authentication.py). Their names come from the models' _meta, so a renamed
 table or column cannot go stale, and every value is a query parameter. Rows become
-model instances with the database's own value converters, as the ORM's would.
+model instances with the database's own value converters, and instances become rows
+with the fields' own preparation (pre_save, get_db_prep_save), as in the ORM.
 """
 
 from __future__ import annotations
@@ -50,6 +51,29 @@ def instance(model: type[M], values: Sequence[Any]) -> M:
             value = convert(value, col, connection)
         converted.append(value)
     return model.from_db(connection.alias, [f.attname for f in _fields(model)], converted)
+
+
+def insert(objs: Sequence[M]) -> None:
+    """INSERT ``objs`` (new instances of one model with an automatic primary key) in one
+    statement, as ``bulk_create`` would: each field prepared by the field itself
+    (``auto_now_add`` times, JSON, files' names); sets each one's ``pk`` from RETURNING."""
+    if not objs:
+        return
+    model = type(objs[0])
+    fields = [f for f in _fields(model) if not f.primary_key]
+    rows = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
+    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {table(model)} ({', '.join(column(model, f.name) for f in fields)}) "
+        f"VALUES {', '.join([marks] * len(rows))} "
+        f"RETURNING {column(model, model._meta.pk.name)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row])
+        keys = cursor.fetchall()
+    for obj, (key,) in zip(objs, keys, strict=True):
+        obj.pk = key
+        obj._state.adding, obj._state.db = False, connection.alias
 
 
 def _fields(model: type[Model]) -> list[Field]:

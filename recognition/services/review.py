@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.users import User, user_or_none
+from facerecog_site.handwritten_sql import insert
 from people.models import Person
 from people.services import files_delete_on_commit, person_create
 from recognition.images import encode_jpeg
@@ -121,7 +122,8 @@ def review_faces_keep(
             row.crop.name = stored[-1] = default_storage.save(
                 name, ContentFile(face_crop_jpeg(rgb, face.box))
             )
-        return ReviewFace.objects.bulk_create(rows)
+        insert(rows)  # bulk_create's INSERT, without its ~0.4 ms of query compiling
+        return rows
     except BaseException:
         _remove_files(stored)
         raise
