@@ -60,6 +60,9 @@ def insert(objs: Sequence[M]) -> None:
     if not objs:
         return
     model = type(objs[0])
+    if not connection.features.can_return_rows_from_bulk_insert:  # SQLite before 3.35
+        model._default_manager.bulk_create(objs)
+        return
     fields = [f for f in _fields(model) if not f.primary_key]
     rows = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
     marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
