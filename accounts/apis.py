@@ -10,7 +10,6 @@ from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import TokenAuthentication
@@ -18,6 +17,7 @@ from accounts.backends import client_address, lockout_remaining
 from accounts.selectors import token_list
 from accounts.serializers import TokenCreatedSerializer, TokenRequestSerializer, TokenSerializer
 from accounts.services import token_create, token_revoke
+from accounts.throttling import ScopedRateLimit
 from facerecog_site.api_errors import ApiError, ErrorSerializer
 
 ERROR = OpenApiResponse(ErrorSerializer)
@@ -26,7 +26,7 @@ ERROR = OpenApiResponse(ErrorSerializer)
 class TokenCreateApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedRateLimit]
     throttle_scope = "login"
 
     @extend_schema(

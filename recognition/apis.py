@@ -10,9 +10,9 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.throttling import ScopedRateLimit
 from facerecog_site.api_errors import ApiError, ErrorSerializer
 from recognition.models import Identification, TrainedModel
 from recognition.review_apis import identification_not_this_person
@@ -122,7 +122,7 @@ class TrainedModelViewSet(
 
 class IdentifyApi(APIView):
     parser_classes = [MultiPartParser]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedRateLimit]
     throttle_scope = "identify"
     action_permissions = {"post": ["recognition.add_identification"]}
 

@@ -26,8 +26,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle
 
+from accounts.throttling import ScopedRateLimit
 from facerecog_site.api_errors import ApiError, ErrorSerializer, rejection_status
 from people.models import FaceImage, Person
 from people.selectors import face_image_photo, person_list
@@ -226,7 +227,7 @@ class FaceViewSet(viewsets.GenericViewSet):
         return {**super().get_serializer_context(), "gallery_read_at": gallery_read_at()}
 
     def get_throttles(self) -> list[BaseThrottle]:
-        return [ScopedRateThrottle()] if self.action == "create" else []
+        return [ScopedRateLimit()] if self.action == "create" else []
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # The photo is not rendered by DRF; errors for it fall back to JSON.

@@ -10,10 +10,10 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import TokenAuthentication
+from accounts.throttling import ScopedRateLimit
 from facerecog_site.api_errors import ErrorSerializer
 from recognition.apis import audit_channel, identified, training_requested
 from recognition.serializers import (
@@ -43,7 +43,7 @@ class TrainModelApi(APIView):
 class PredictFaceApi(APIView):
     authentication_classes = [TokenAuthentication]
     parser_classes = [MultiPartParser]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedRateLimit]
     throttle_scope = "identify"
     action_permissions = {"post": ["recognition.add_identification"]}
 
