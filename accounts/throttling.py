@@ -20,6 +20,7 @@ import threading
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache
+from django.utils.connection import ConnectionProxy
 from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -46,7 +47,10 @@ class ScopedRateLimit(ScopedRateThrottle):
     cache_format = "ratewindow_%(scope)s_%(ident)s"
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        if not isinstance(self.cache, RedisCache):
+        cache = self.cache
+        if isinstance(cache, ConnectionProxy):  # DRF's default: django.core.cache.cache
+            cache = cache._connections[cache._alias]
+        if not isinstance(cache, RedisCache):
             return super().allow_request(request, view)
         self.scope = getattr(view, self.scope_attr, None)
         if not self.scope:
@@ -59,8 +63,8 @@ class ScopedRateLimit(ScopedRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        key = self.cache.make_and_validate_key(self.key)
-        client = self.cache._cache.get_client(key, write=True)
+        key = cache.make_and_validate_key(self.key)
+        client = cache._cache.get_client(key, write=True)
         self.now = self.timer()
         member = f"{self.now!r}:{secrets.token_hex(6)}"
         allowed, in_window, oldest = _window(client)(

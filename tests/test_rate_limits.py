@@ -101,3 +101,22 @@ def test_concurrent_requests_on_redis_never_pass_the_limit(monkeypatch):
         thread.join()
     cache.clear()
     assert allowed.count(True) == 10 and len(allowed) == 80
+
+
+@pytest.mark.django_db
+def test_the_configured_cache_is_the_one_used(monkeypatch):
+    """Redis when REDIS_URL is set (CI's second pass), else the database cache."""
+    from django.core.cache import cache, caches
+
+    monkeypatch.setattr(ScopedRateLimit, "THROTTLE_RATES", {"identify": RATE})
+    cache.clear()
+    limit = ask("10.0.0.9")
+    assert limit.allowed and limit.key
+    if isinstance(caches["default"], RedisCache):
+        client = caches["default"]._cache.get_client(write=True)
+        key = cache.make_and_validate_key(limit.key)
+        assert client.type(key) == b"zset"  # the window, not a pickled list
+        assert client.zscore(key, client.zrange(key, 0, 0)[0]) == limit.now
+    else:
+        assert cache.get(limit.key) == [limit.now]  # DRF's list of request times
+    cache.clear()
