@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.db import DatabaseError
 from django.utils import timezone
 
 from people.models import Person
@@ -14,6 +15,7 @@ from recognition.ml import classifier as ml_classifier
 from recognition.ml import openset
 from recognition.models import Correction, Identification, ReviewFace
 from recognition.review_selectors import inbox_groups
+from recognition.services import identify as identify_service
 from recognition.services.enroll import face_image_store
 from recognition.services.gallery import person_remove
 from recognition.services.identify import CORRECTED, face_identify
@@ -331,3 +333,22 @@ def test_a_full_disk_costs_the_review_not_the_answer(
     assert face.person_id is None and face.review_face_id is None
     assert Identification.objects.count() == 1 and not ReviewFace.objects.exists()
     assert review_files(media_root) == []  # the partly written crop was removed
+
+
+@pytest.mark.django_db
+def test_when_the_rows_cannot_be_written_the_crops_go_too(
+    gallery, cached_training, dev_photos, media_root, monkeypatch
+):
+    train_now()
+    written = []
+
+    def refused(parent, children, *, link):
+        written.extend(child.crop.name for child in children if isinstance(child, ReviewFace))
+        raise DatabaseError("disk I/O error")
+
+    monkeypatch.setattr(identify_service, "insert_family", refused)
+    with pytest.raises(DatabaseError):
+        identify_path(dev_photos(STRANGER)[0])
+    assert len(written) == 1  # the crop was stored before the rows failed...
+    assert review_files(media_root) == []  # ...and removed after
+    assert not Identification.objects.exists() and not ReviewFace.objects.exists()

@@ -8,10 +8,9 @@ from typing import IO, Any
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
 
 from accounts.users import User, user_or_none
-from facerecog_site.handwritten_sql import insert
+from facerecog_site.handwritten_sql import insert_family
 from recognition.admission import analysis_slot
 from recognition.analysis import Limits, analyze_all_faces
 from recognition.annotate import annotate_jpeg, face_crops_jpeg
@@ -24,7 +23,7 @@ from recognition.models import Identification, ReviewFace, TrainedModel
 from recognition.nearest import Match, nearest_matches
 from recognition.review_selectors import encoder_of
 from recognition.services.enroll import read_limited
-from recognition.services.review import KeptFace, review_faces_keep
+from recognition.services.review import KeptFace, review_crops_discard, review_crops_store
 from recognition.storage import is_storage_failure
 
 logger = logging.getLogger(__name__)
@@ -157,11 +156,17 @@ def face_identify(
     faces = [replace(face, box=_scaled(face.box, scale)) for face in faces]
     record = kept = None
     if audit:
-        # One commit for the audit row and the kept faces (a commit is a disk flush);
-        # an unaudited answer (evaluate's probes) keeps no faces for review either.
-        with transaction.atomic():
-            record = _audit(loaded.record, faces, image.sha256, user=user, channel=channel)
-            kept = _keep_for_review(record, image.rgb, found, faces, loaded=loaded, scale=scale)
+        # The kept faces' crop files first, then the audit row, its links to the people
+        # named and the kept faces, written all or nothing (one statement on PostgreSQL,
+        # one commit on SQLite: a commit is a disk flush); if that fails, the files go
+        # too. An unaudited answer (evaluate's probes) keeps no faces for review either.
+        record, links = _audit(loaded.record, faces, image.sha256, user=user, channel=channel)
+        kept = _keep_for_review(image.rgb, found, faces, loaded=loaded, scale=scale)
+        try:
+            insert_family(record, [*links, *kept], link="identification")
+        except BaseException:
+            review_crops_discard(kept)
+            raise
     if kept:
         faces = [
             replace(answer, review_face_id=row.pk) for answer, row in zip(faces, kept, strict=True)
@@ -178,7 +183,6 @@ def face_identify(
 
 
 def _keep_for_review(
-    record: Identification,
     rgb: np.ndarray,
     found: list[FoundFace],
     faces: list[FaceAnswer],
@@ -186,12 +190,11 @@ def _keep_for_review(
     loaded: LoadedModel,
     scale: int,
 ) -> list[ReviewFace]:
-    """Keep the faces for review; a storage failure costs the review, not the answer
-    (review_faces_keep then leaves neither files nor rows)."""
+    """The faces to keep for review, their crops stored; a storage failure costs the
+    review, not the answer (review_crops_store then leaves no file)."""
     try:
         # Crops come from the decoded pixels (``found``'s boxes), not the scaled answers.
-        return review_faces_keep(
-            identification=record,
+        return review_crops_store(
             rgb=rgb,
             encoder=encoder_of(loaded),
             scale=scale,
@@ -203,7 +206,7 @@ def _keep_for_review(
     except OSError as exc:
         if not is_storage_failure(exc):
             raise
-        logger.warning("identification #%s: faces not kept for review: %s", record.pk, exc)
+        logger.warning("faces not kept for review: %s", exc)
         return []
 
 
@@ -305,9 +308,9 @@ def _class_limits(loaded: LoadedModel) -> np.ndarray | None:
 
 def _audit(
     model: TrainedModel, faces: list[FaceAnswer], sha256: str, *, user: User, channel: str
-) -> Identification:
-    """The audit row and its links to the people named (call inside a transaction: they
-    are written whole or not at all)."""
+) -> tuple[Identification, list[Any]]:
+    """The audit row and its links to the people named, not saved yet (the caller writes
+    them whole or not at all)."""
     known = [face.person_id for face in faces if face.person_id is not None]
     record = Identification(
         user=user_or_none(user),
@@ -318,9 +321,5 @@ def _audit(
         known_count=len(known),
         results=[face.audit_dict() for face in faces],
     )
-    # Hand-written INSERTs (facerecog_site.handwritten_sql): every identification writes
-    # these, and the ORM's create() and people.add() cost ~0.4 ms of CPU each to compile.
-    insert([record])
     links = Identification.people.through
-    insert([links(identification_id=record.pk, person_id=p) for p in sorted(set(known))])
-    return record
+    return record, [links(person_id=p) for p in sorted(set(known))]

@@ -24,7 +24,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.users import User, user_or_none
-from facerecog_site.handwritten_sql import insert
 from people.models import Person
 from people.services import files_delete_on_commit, person_create
 from recognition.images import encode_jpeg
@@ -32,7 +31,6 @@ from recognition.ml.faces import Box
 from recognition.models import (
     Correction,
     Embedding,
-    Identification,
     ReviewFace,
     review_crop_upload_to,
 )
@@ -80,25 +78,27 @@ def face_crop_jpeg(rgb: np.ndarray, box: Box, *, margin: float = CROP_MARGIN) ->
     return encode_jpeg(np.ascontiguousarray(crop))
 
 
-def review_faces_keep(
+def review_crops_store(
     *,
-    identification: Identification,
     rgb: np.ndarray,
     faces: Sequence[KeptFace],
     encoder: str,
     scale: int = 1,
 ) -> list[ReviewFace]:
-    """Keep each face of an answer for review (nothing when FACE_REVIEW_KEEP_DAYS is 0).
+    """Each face of an answer as a review row, its crop file written, the row not saved
+    (the caller inserts it with its identification; nothing when FACE_REVIEW_KEEP_DAYS
+    is 0).
 
     ``faces``' boxes are in ``rgb``'s pixels; ``scale`` maps them to the photo's own
     (``rgb`` may be decoded reduced). ``encoder`` names the vector space of the
-    embeddings (see review_selectors.encoder_of).
+    embeddings (see review_selectors.encoder_of). On a failure the files written (also
+    a partly written one) are removed before the error propagates; when the rows cannot
+    be saved, :func:`review_crops_discard` removes them.
     """
     if review_keep_days() == 0:
         return []
     rows = [
         ReviewFace(
-            identification=identification,
             index=index,
             data=Embedding.pack(face.embedding),
             encoder=encoder,
@@ -111,9 +111,6 @@ def review_faces_keep(
         )
         for index, face in enumerate(faces)
     ]
-    # Every file first, then the rows in one INSERT; on any failure the files written
-    # for this answer (also a partly written one) are removed and no row is left, so a
-    # caller needs no savepoint to keep the answer when the storage fails.
     stored: list[str] = []
     try:
         for row, face in zip(rows, faces, strict=True):
@@ -122,11 +119,15 @@ def review_faces_keep(
             row.crop.name = stored[-1] = default_storage.save(
                 name, ContentFile(face_crop_jpeg(rgb, face.box))
             )
-        insert(rows)  # bulk_create's INSERT, without its ~0.4 ms of query compiling
         return rows
     except BaseException:
         _remove_files(stored)
         raise
+
+
+def review_crops_discard(rows: Sequence[ReviewFace]) -> None:
+    """Remove the crop files of rows :func:`review_crops_store` made that were not saved."""
+    _remove_files([row.crop.name for row in rows])
 
 
 def _remove_files(names: Sequence[str | None]) -> None:
