@@ -148,3 +148,24 @@ def test_permissions_are_djangos_own_in_one_query(django_assert_num_queries):
         with django_assert_num_queries(1 if user.is_active else 0):
             assert LockoutModelBackend().get_all_permissions(fresh) == expected
     assert "people.add_person" in LockoutModelBackend().get_all_permissions(both)
+
+
+def test_a_token_reads_its_users_permissions_with_it(django_assert_num_queries):
+    """One query authenticates a token and brings the permissions: Django's same set."""
+    from django.contrib.auth.backends import ModelBackend
+    from knox.models import AuthToken
+
+    from accounts.authentication import TokenAuthentication
+
+    both = user_in("viewers", "vera")
+    both.user_permissions.add(Permission.objects.get(codename="add_person"))
+    boss = User.objects.create_superuser("boss", password="x" * 12)
+    for user in (both, boss, user_in("operators", "olga"), User.objects.create_user("n")):
+        _, key = AuthToken.objects.create(user=user)
+        expected = ModelBackend().get_all_permissions(User.objects.get(pk=user.pk))
+        with django_assert_num_queries(1):
+            authenticated, _ = TokenAuthentication().authenticate_credentials(key.encode())
+        assert authenticated.pk == user.pk
+        with django_assert_num_queries(1 if user.is_superuser else 0):  # every permission
+            assert authenticated.get_all_permissions() == expected
+    assert both.has_perm("people.add_person") and not both.has_perm("people.delete_person")
