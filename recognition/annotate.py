@@ -51,8 +51,14 @@ MIN_SIDE = 640  # small photos are enlarged for display so labels stay readable
 
 
 def face_label(number: int, face: Answer) -> str:
-    """ "3 Kim Clijsters 97%" or "3 unknown" (ASCII: Hershey fonts print others as "?")."""
-    text = f"{number} {face.name} {face.confidence or 0:.0%}" if face.name else f"{number} unknown"
+    """ "3 Kim Clijsters 97%", "3 Kim Clijsters" (no confidence) or "3 unknown" (ASCII:
+    Hershey fonts print others as "?")."""
+    if not face.name:
+        text = f"{number} unknown"
+    elif face.confidence is None:
+        text = f"{number} {face.name}"
+    else:
+        text = f"{number} {face.name} {face.confidence:.0%}"
     return text.encode("ascii", "replace").decode()
 
 

@@ -115,7 +115,10 @@ class FaceAnswerSerializer(serializers.Serializer):
     person_id = serializers.IntegerField(allow_null=True)
     confidence = serializers.FloatField(
         allow_null=True,
-        help_text="The model's probability for the person named; null for an unknown face.",
+        help_text=(
+            "The model's probability for the person named; null for an unknown face, and "
+            "for a person with fewer than 5 photos (too few for the model's opinion to count)."
+        ),
     )
     distance = serializers.FloatField(help_text="From the face to the nearest person's centroid.")
     reason = serializers.ChoiceField(

@@ -47,7 +47,8 @@ def test_reasons_candidates_and_cutoff():
     # A person on fewer photos: the CNN's opinion of them is noise, the geometry decides.
     few = np.array([openset.VETO_MIN_PHOTOS - 1, 50, 50])
     named = decide([0.1, 0.0], np.array([[0.01, 0.98, 0.01]]), class_photos=few)
-    assert named.index == 0 and named.reason is None and named.confidence == 0.01
+    assert named.index == 0 and named.reason is None and not named.classifier_counts
+    assert decide([0.1, 0.0], class_photos=enough).classifier_counts
 
     tightened = decide([0.2, 0.0], class_limits=np.array([0.15, 0.5, 0.5]))
     assert tightened.reason == openset.NO_CLOSE_MATCH and tightened.threshold == 0.15

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from recognition.analysis import Limits
-from recognition.annotate import Rect, annotate_jpeg, annotation_plan, place_labels
+from recognition.annotate import Rect, annotate_jpeg, annotation_plan, face_label, place_labels
 
 
 def face_boxes(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -25,7 +25,7 @@ def face_boxes(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
 class Face:
     box: tuple[int, int, int, int]
     name: str | None
-    confidence: float
+    confidence: float | None
 
 
 NAMES = ["Dwayne Johnson", None, "Jason Statham", "Bruce Willis", "Vin Diesel"]
@@ -94,3 +94,11 @@ def test_crowded_faces_fall_back_to_numbers_and_still_never_overlap() -> None:
     for first, second in itertools.combinations(rects, 2):
         assert not first.overlaps(second)
     assert all(isinstance(rect, Rect) for rect in rects)
+
+
+def test_labels_show_a_confidence_only_when_there_is_one() -> None:
+    box = (0, 10, 10, 0)
+    assert face_label(3, Face(box, "Kim Clijsters", 0.973)) == "3 Kim Clijsters 97%"
+    assert face_label(3, Face(box, "Keanu Reeves", None)) == "3 Keanu Reeves"
+    assert face_label(4, Face(box, None, None)) == "4 unknown"
+    assert face_label(5, Face(box, "Zoë", 0.5)) == "5 Zo? 50%"

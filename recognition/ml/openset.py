@@ -142,7 +142,8 @@ class Decision:
     ``candidates``: the nearest classes, nearest first, as (class index, distance);
     ``cutoff``: the largest distance at which the nearest class would have been named
     (its distance limit, and ``ratio`` times the rival's distance); ``reason``: why
-    the face is unknown (None when named).
+    the face is unknown (None when named); ``confidence``: the CNN's probability for
+    the nearest class, which counts only when ``classifier_counts``.
     """
 
     index: int | None
@@ -152,6 +153,9 @@ class Decision:
     threshold: float = 0.0
     cutoff: float = 0.0
     reason: str | None = None
+    # Whether the CNN's probability counts for this face's nearest person (they have
+    # VETO_MIN_PHOTOS or more photos): it may veto, and it is worth reporting.
+    classifier_counts: bool = True
 
 
 def leave_one_out(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -286,9 +290,8 @@ def decide(
             reason = NO_CLOSE_MATCH
         elif distance > calibration.ratio * rival:
             reason = AMBIGUOUS
-        elif agreement < MIN_AGREEMENT and (
-            class_photos is None or class_photos[candidate] >= VETO_MIN_PHOTOS
-        ):
+        counts = class_photos is None or bool(class_photos[candidate] >= VETO_MIN_PHOTOS)
+        if reason is None and counts and agreement < MIN_AGREEMENT:
             reason = MODEL_VETO
         decisions.append(
             Decision(
@@ -299,6 +302,7 @@ def decide(
                 threshold=float(own_limit),
                 cutoff=float(cutoff),
                 reason=reason,
+                classifier_counts=counts,
             )
         )
     return decisions

@@ -67,7 +67,9 @@ class FaceAnswer:
     box: Box  # original pixels
     person_id: int | None
     name: str | None  # None = unknown
-    confidence: float | None  # the CNN's probability for the person named; None if unknown
+    # the CNN's probability for the person named; None if unknown, or if the person has
+    # fewer than openset.VETO_MIN_PHOTOS photos (the CNN's opinion of them is noise)
+    confidence: float | None
     distance: float
     candidates: tuple[Candidate, ...] = ()
     threshold: float = 0.0
@@ -284,7 +286,11 @@ def _answers(
                 box=face.box,
                 person_id=person_id,
                 name=live[person_id] if person_id is not None else None,
-                confidence=round(decision.confidence, 4) if person_id is not None else None,
+                confidence=(
+                    round(decision.confidence, 4)
+                    if person_id is not None and decision.classifier_counts
+                    else None
+                ),
                 distance=round(decision.distance, 4),
                 candidates=candidates,
                 threshold=round(decision.threshold, 4),
