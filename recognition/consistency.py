@@ -59,7 +59,7 @@ def _gallery_load() -> _Gallery:
     )
     person_ids = sorted({person_id for _face, person_id, _data in rows})
     index = {person_id: i for i, person_id in enumerate(person_ids)}
-    vectors = [np.frombuffer(bytes(data), dtype="<f4") for _f, _p, data in rows]
+    vectors = [Embedding.unpack(data) for _f, _p, data in rows]
     dimension = len(vectors[0]) if vectors else 1
     return _Gallery(
         face_ids=np.array([face for face, _p, _d in rows], dtype=np.int64),

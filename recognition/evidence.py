@@ -63,9 +63,9 @@ def answer_evidence(*, near: Iterable[int], named: Iterable[int], encoder: str) 
         if kind == _PERSON:
             names[person_id] = name
         elif kind == _NEGATIVE:
-            negatives.setdefault(person_id, []).append(_vector(data))
+            negatives.setdefault(person_id, []).append(Embedding.unpack(data))
         else:
-            photos.setdefault(person_id, []).append((photo_id, _vector(data)))
+            photos.setdefault(person_id, []).append((photo_id, Embedding.unpack(data)))
     return Evidence(
         names=names,
         negatives={p: np.stack(vectors) for p, vectors in negatives.items()},
@@ -111,7 +111,3 @@ def _sql() -> tuple[str, str, str]:
         f"WHERE {f}.{column(FaceImage, 'person')} IN ({{}})"
     )
     return people, corrections, photos
-
-
-def _vector(data: bytes | memoryview) -> np.ndarray:
-    return np.frombuffer(bytes(data), dtype="<f4")

@@ -35,7 +35,12 @@ class Embedding(models.Model):
 
     def vector(self) -> np.ndarray:
         """The embedding as float32, shape (128,)."""
-        return np.frombuffer(bytes(self.data), dtype="<f4").astype(np.float32)
+        return self.unpack(self.data).astype(np.float32)
+
+    @staticmethod
+    def unpack(data: bytes | memoryview) -> np.ndarray:
+        """512 stored bytes -> a read-only little-endian float32 view, shape (128,)."""
+        return np.frombuffer(bytes(data), dtype="<f4")
 
     @staticmethod
     def pack(vector: np.ndarray) -> bytes:
@@ -264,7 +269,7 @@ class ReviewFace(models.Model):
         return f"face {self.index + 1} of identification #{self.identification_id}"
 
     def vector(self) -> np.ndarray:
-        return np.frombuffer(bytes(self.data), dtype="<f4").astype(np.float32)
+        return Embedding.unpack(self.data).astype(np.float32)
 
 
 class Correction(models.Model):
@@ -312,4 +317,4 @@ class Correction(models.Model):
         return f"{self.get_kind_display()} ({self.person or 'nobody'})"
 
     def vector(self) -> np.ndarray:
-        return np.frombuffer(bytes(self.data), dtype="<f4").astype(np.float32)
+        return Embedding.unpack(self.data).astype(np.float32)

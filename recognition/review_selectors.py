@@ -15,7 +15,7 @@ from people.thumbnails import jpeg_thumbnail
 from recognition.loading import LoadedModel, NoActiveModel, active_model
 from recognition.ml import openset
 from recognition.ml.grouping import group_faces
-from recognition.models import Correction, ReviewFace
+from recognition.models import Correction, Embedding, ReviewFace
 
 # The inbox groups at most this many of the newest unknown faces at a time (clustering
 # is quadratic); older ones show up as newer ones are assigned or dismissed.
@@ -126,7 +126,7 @@ def review_negatives(*, person_ids: list[int], encoder: str) -> dict[int, np.nda
     )
     found: dict[int, list[np.ndarray]] = {}
     for person_id, data in rows:
-        found.setdefault(person_id, []).append(np.frombuffer(bytes(data), dtype="<f4"))
+        found.setdefault(person_id, []).append(Embedding.unpack(data))
     return {person_id: np.stack(vectors) for person_id, vectors in found.items()}
 
 

@@ -72,7 +72,7 @@ def gallery_load() -> Gallery:
     for embedding_id, data, person_id, name, photo_id in rows:
         ids.append(embedding_id)
         photo_ids.append(photo_id)
-        vectors.append(np.frombuffer(bytes(data), dtype="<f4"))
+        vectors.append(Embedding.unpack(data))
         person_ids.append(person_id)
         names[person_id] = name
     order = sorted(names)
