@@ -81,7 +81,6 @@ def _token_sql() -> str:
     return (
         f"SELECT {columns(AuthToken)}, {columns(User)}, {permissions_held_list(user_id)} "
         f"FROM {table(AuthToken)} "
-        f"INNER JOIN {table(User)} ON {table(User)}.{column(User, 'id')} = "
-        f"{table(AuthToken)}.{column(AuthToken, 'user')} "
+        f"INNER JOIN {table(User)} ON {user_id} = {table(AuthToken)}.{column(AuthToken, 'user')} "
         f"WHERE {table(AuthToken)}.{column(AuthToken, 'token_key')} = %s"
     )

@@ -31,8 +31,8 @@ def column(model: type[Model], name: str) -> str:
     return connection.ops.quote_name(field.column)
 
 
-def placeholders(values: list[int]) -> str:
-    """``%s, %s, ...``: one per value, for an IN list."""
+def placeholders(values: Sequence[object]) -> str:
+    """``%s, %s, ...``: one per value (an IN list, a VALUES row)."""
     return ", ".join(["%s"] * len(values))
 
 
@@ -64,8 +64,8 @@ def insert(objs: Sequence[M]) -> None:
         model._default_manager.bulk_create(objs)
         return
     fields = [f for f in _fields(model) if not f.primary_key]
-    rows = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
-    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    rows = [_prepared(obj, fields) for obj in objs]
+    marks = f"({placeholders(fields)})"
     sql = (
         f"INSERT INTO {table(model)} ({', '.join(column(model, f.name) for f in fields)}) "
         f"VALUES {', '.join([marks] * len(rows))} "
@@ -75,8 +75,7 @@ def insert(objs: Sequence[M]) -> None:
         cursor.execute(sql, [value for row in rows for value in row])
         keys = cursor.fetchall()
     for obj, (key,) in zip(objs, keys, strict=True):
-        obj.pk = key
-        obj._state.adding, obj._state.db = False, connection.alias
+        _saved(obj, key)
 
 
 def insert_family(parent: Model, children: Sequence[Model], *, link: str) -> None:
@@ -101,15 +100,16 @@ def insert_family(parent: Model, children: Sequence[Model], *, link: str) -> Non
         model = type(obj)
         fields = [f for f in _fields(model) if not f.primary_key and (n == 0 or f.name != link)]
         names = [column(model, f.name) for f in fields]
-        marks = ["%s"] * len(fields)
+        marks = placeholders(fields)
         if n:
             names.insert(0, column(model, link))
-            marks.insert(0, f"(SELECT {column(type(parent), type(parent)._meta.pk.name)} FROM r0)")
+            parent_id = column(type(parent), type(parent)._meta.pk.name)
+            marks = f"(SELECT {parent_id} FROM r0), {marks}"
         parts.append(
             f"r{n} AS (INSERT INTO {table(model)} ({', '.join(names)}) "
-            f"VALUES ({', '.join(marks)}) RETURNING {column(model, model._meta.pk.name)} AS id)"
+            f"VALUES ({marks}) RETURNING {column(model, model._meta.pk.name)} AS id)"
         )
-        params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+        params += _prepared(obj, fields)
     reads = " UNION ALL ".join(f"SELECT {n} AS n, id FROM r{n}" for n in range(len(parts)))
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(parts)} {reads}", params)
@@ -117,8 +117,18 @@ def insert_family(parent: Model, children: Sequence[Model], *, link: str) -> Non
     for n, obj in enumerate([parent, *children]):
         if n:
             setattr(obj, link, parent)
-        obj.pk = keys[n]
-        obj._state.adding, obj._state.db = False, connection.alias
+        _saved(obj, keys[n])
+
+
+def _prepared(obj: Model, fields: list[Field]) -> list[Any]:
+    """``obj``'s values of ``fields`` for an INSERT, as the ORM prepares them."""
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+
+def _saved(obj: Model, key: Any) -> None:
+    """``obj`` was inserted with primary key ``key``."""
+    obj.pk = key
+    obj._state.adding, obj._state.db = False, connection.alias
 
 
 def _fields(model: type[Model]) -> list[Field]:
