@@ -16,7 +16,6 @@ import functools
 from hmac import compare_digest
 
 from django.contrib.auth.models import User
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
@@ -28,7 +27,7 @@ from knox.signals import token_expired
 from rest_framework import exceptions
 
 from accounts.backends import permissions_held_list, permissions_remember
-from facerecog_site.handwritten_sql import column, columns, instance, table
+from facerecog_site.handwritten_sql import column, columns, cursor, instance, table
 
 
 class TokenAuthentication(auth.TokenAuthentication):
@@ -36,9 +35,9 @@ class TokenAuthentication(auth.TokenAuthentication):
         """knox's check (the same rules, messages and signals) over one SQL read."""
         message = _("Invalid token.")
         key = token.decode("utf-8")
-        with connection.cursor() as cursor:
-            cursor.execute(_token_sql(), [key[: CONSTANTS.TOKEN_KEY_LENGTH]])
-            rows = cursor.fetchall()
+        with cursor() as db:
+            db.execute(_token_sql(), [key[: CONSTANTS.TOKEN_KEY_LENGTH]])
+            rows = db.fetchall()
         width = len(AuthToken._meta.concrete_fields)
         for row in rows:
             auth_token = instance(AuthToken, row[:width])

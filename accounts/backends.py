@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.http import HttpRequest
 
-from facerecog_site.handwritten_sql import column, table
+from facerecog_site.handwritten_sql import column, cursor, table
 
 # One address may try several accounts legitimately (shared NAT); guessing across many
 # usernames from it is still stopped.
@@ -135,9 +135,9 @@ class LockoutModelBackend(ModelBackend):
                 sql, params = _every_permission_sql(), []
             else:
                 sql, params = permissions_held_sql("%s"), [user_obj.pk] * 2
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                user_obj._perm_cache = {f"{app}.{codename}" for app, codename in cursor}
+            with cursor() as db:
+                db.execute(sql, params)
+                user_obj._perm_cache = {f"{app}.{codename}" for app, codename in db}
         return user_obj._perm_cache
 
 

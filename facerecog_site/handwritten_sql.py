@@ -16,9 +16,17 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
+
+
+def cursor() -> CursorWrapper:
+    """A cursor for these statements: on PostgreSQL each is prepared once per connection
+    (facerecog_site/postgresql), elsewhere Django's own."""
+    prepared = getattr(connection, "prepared_cursor", None)
+    return prepared() if prepared else connection.cursor()
 
 
 def table(model: type[Model]) -> str:
@@ -71,9 +79,9 @@ def insert(objs: Sequence[M]) -> None:
         f"VALUES {', '.join([marks] * len(rows))} "
         f"RETURNING {column(model, model._meta.pk.name)}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows for value in row])
-        keys = cursor.fetchall()
+    with cursor() as db:
+        db.execute(sql, [value for row in rows for value in row])
+        keys = db.fetchall()
     for obj, (key,) in zip(objs, keys, strict=True):
         _saved(obj, key)
 
@@ -111,9 +119,9 @@ def insert_family(parent: Model, children: Sequence[Model], *, link: str) -> Non
         )
         params += _prepared(obj, fields)
     reads = " UNION ALL ".join(f"SELECT {n} AS n, id FROM r{n}" for n in range(len(parts)))
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} {reads}", params)
-        keys = dict(cursor.fetchall())
+    with cursor() as db:
+        db.execute(f"WITH {', '.join(parts)} {reads}", params)
+        keys = dict(db.fetchall())
     for n, obj in enumerate([parent, *children]):
         if n:
             setattr(obj, link, parent)

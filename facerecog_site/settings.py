@@ -129,13 +129,22 @@ try:
             env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
             conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
             # A kept connection the server closed meanwhile (a restart) is replaced before
-            # a request uses it, instead of failing that request. Costs a round trip per
-            # request on PostgreSQL (measured: 4% of identify throughput on one machine).
+            # a request uses it, instead of failing that request. On PostgreSQL without a
+            # round trip when the server has sent nothing (facerecog_site/postgresql).
             conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
         )
     }
 except ValueError as exc:  # dj_database_url's "unknown scheme", bad port...
     raise ImproperlyConfigured(f"DATABASE_URL cannot be used: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with the identification path's statements prepared once per
+    # connection and a health check that needs no round trip (facerecog_site/postgresql).
+    # Off for a pooler that cannot keep prepared statements (PgBouncer in transaction
+    # mode before 1.21).
+    DATABASES["default"]["ENGINE"] = "facerecog_site.postgresql"
+    DATABASES["default"].setdefault("OPTIONS", {})["prepared_statements"] = env_bool(
+        "DATABASE_PREPARED_STATEMENTS", True
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server's threads or processes and the django-q2 cluster write to the same
     # file. WAL lets readers run beside the one writer; IMMEDIATE makes every atomic

@@ -20,7 +20,7 @@ from functools import cache
 import numpy as np
 from django.db import connection
 
-from facerecog_site.handwritten_sql import column, placeholders, table
+from facerecog_site.handwritten_sql import column, cursor, placeholders, table
 from people.models import FaceImage, Person
 from recognition.models import Correction, Embedding
 
@@ -53,9 +53,9 @@ def answer_evidence(*, near: Iterable[int], named: Iterable[int], encoder: str) 
     if named:
         sql.append(photos_of.format(placeholders(named)))
         params += named
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(sql), params)
-        rows = cursor.fetchall()
+    with cursor() as db:
+        db.execute(" UNION ALL ".join(sql), params)
+        rows = db.fetchall()
     names: dict[int, str] = {}
     negatives: dict[int, list[np.ndarray]] = {}
     photos: dict[int, list[tuple[int, np.ndarray]]] = {}
