@@ -79,6 +79,7 @@ def test_a_fresh_checkout_runs_commands_without_exporting_anything(tmp_path):
         ({"DEBUG": "maybe"}, "DEBUG"),
         ({"FACE_MIN_SIZE": "forty"}, "FACE_MIN_SIZE"),
         ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
+        ({"Q_POLL": "0"}, "Q_POLL"),  # would spin
         ({"ALLOWED_HOSTS": "faces.example.org"}, "SECRET_KEY"),
         ({"ALLOWED_HOSTS": "faces.example.org", "SECRET_KEY": "short"}, "SECRET_KEY"),
     ],
