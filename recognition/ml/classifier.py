@@ -16,6 +16,7 @@ file whose arrays do not match their checksums. Files are written atomically.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -97,14 +98,25 @@ class TrainResult:
 
 
 def _conv1d_same(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, size: int) -> np.ndarray:
-    """Keras Conv1D(padding="same", stride 1): x (n, L, cin), kernel (k, cin, cout)."""
+    """Keras Conv1D(padding="same", stride 1): x (n, L, cin), kernel (k, cin, cout).
+
+    One gather of every window and one matrix product; ~2x faster than np.pad with
+    sliding_window_view, which cost more than the arithmetic (this runs on every face).
+    """
+    n, length, cin = x.shape
     left = (size - 1) // 2
-    padded = np.pad(x, ((0, 0), (left, size - 1 - left), (0, 0)))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, size, axis=1)  # (n, L, cin, k)
-    n, length, cin, _k = windows.shape
-    flat = windows.reshape(n * length, cin * size)
-    weights = kernel.transpose(1, 0, 2).reshape(cin * size, -1)  # (cin * k, cout)
-    return (flat @ weights).reshape(n, length, -1) + bias
+    padded = np.zeros((n, length + size - 1, cin), dtype=x.dtype)
+    padded[:, left : left + length] = x
+    windows = padded[:, _window_index(length, size)]  # (n, L, k, cin)
+    return (windows.reshape(n * length, size * cin) @ kernel.reshape(size * cin, -1)).reshape(
+        n, length, -1
+    ) + bias
+
+
+@functools.cache
+def _window_index(length: int, size: int) -> np.ndarray:
+    """(length, size): the padded positions each output position's window reads."""
+    return np.arange(length)[:, None] + np.arange(size)[None, :]
 
 
 def _max_pool(x: np.ndarray) -> np.ndarray:
