@@ -21,6 +21,13 @@ class Match:
     person_id: int
     distance: float
 
+    def as_dict(self) -> dict[str, int | float]:
+        return {
+            "face_image_id": self.face_image_id,
+            "person_id": self.person_id,
+            "distance": self.distance,
+        }
+
 
 def nearest_matches(
     *,

@@ -214,3 +214,24 @@ def test_the_identify_answer_is_what_its_documented_serializer_gives(
         fast = JSONRenderer().render(identification_result_data(result))
         assert fast == JSONRenderer().render(IdentificationResultSerializer(result).data)
     assert kinds == {True, False}  # named faces with matched photos, and unknown ones
+
+
+def test_match_urls_from_a_route_template_equal_reverse_also_under_a_script_prefix():
+    from django.urls import get_script_prefix, reverse, set_script_prefix
+
+    from recognition.serializers import reverse_ids
+
+    saved = get_script_prefix()
+    try:
+        for prefix in ("/", "/faces/"):
+            set_script_prefix(prefix)
+            for person, photo in ((1, 2), (31, 31), (7, 918273645)):
+                assert reverse_ids("api:person-face-image", person, photo) == reverse(
+                    "api:person-face-image", args=[person, photo]
+                )
+                assert reverse_ids("people:face_thumbnail", photo) == reverse(
+                    "people:face_thumbnail", args=[photo]
+                )
+            assert reverse_ids("people:face_thumbnail", 5).startswith(prefix)
+    finally:
+        set_script_prefix(saved)

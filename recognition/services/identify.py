@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 import numpy as np
@@ -89,7 +89,7 @@ class FaceAnswer:
             "threshold": self.threshold,
             "cutoff": self.cutoff,
             "candidates": [candidate.as_dict() for candidate in self.candidates],
-            "matched_photos": [asdict(match) for match in self.matched_photos],
+            "matched_photos": [match.as_dict() for match in self.matched_photos],
             "review_face_id": self.review_face_id,
         }
 
