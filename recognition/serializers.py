@@ -200,15 +200,14 @@ def identification_result_data(result: dict[str, Any]) -> dict[str, Any]:
     serializer's), built directly: DRF's copy of every nested field for each answer cost
     ~1 ms of CPU per identification, 2-3% of the request. tests/test_api_review.py
     checks that the two agree."""
+    match_urls = MatchSerializer()
     faces = []
     for face in result["faces"]:
         matches = [
             {
                 **match,
-                "image_url": reverse_ids(
-                    "api:person-face-image", match["person_id"], match["face_image_id"]
-                ),
-                "thumbnail_url": reverse_ids("people:face_thumbnail", match["face_image_id"]),
+                "image_url": match_urls.get_image_url(match),
+                "thumbnail_url": match_urls.get_thumbnail_url(match),
             }
             for match in face["matched_photos"]
         ]
