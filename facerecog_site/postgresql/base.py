@@ -49,11 +49,14 @@ class PreparedCursor(_ServerBindingCursor):
 class DatabaseWrapper(base.DatabaseWrapper):
     health_check_enabled: bool
     health_check_done: bool
-    prepares_statements = True
+
+    @property
+    def prepares_statements(self) -> bool:
+        return bool(self.settings_dict["OPTIONS"].get(OPTION, True))
 
     def get_connection_params(self) -> dict[str, Any]:
         params: dict[str, Any] = super().get_connection_params()
-        self.prepares_statements = bool(params.pop(OPTION, True))
+        params.pop(OPTION, None)  # ours, not a psycopg connection parameter
         if self.prepares_statements and params.get("prepare_threshold") is None:
             # Django turns psycopg's preparing off (None), which also refuses an explicit
             # prepare=True. The ORM's client-side-binding cursors never prepare whatever
@@ -63,10 +66,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def prepared_cursor(self) -> CursorWrapper:
         """A cursor for statements run on every request (the module docstring)."""
-        self.close_if_health_check_failed()
-        self.ensure_connection()
         if not self.prepares_statements:
             return self.cursor()
+        self.close_if_health_check_failed()
+        self.ensure_connection()
         django_wrapper: Any = self  # _prepare_cursor: as Django's own cursor() does
         with self.wrap_database_errors:
             cursor: CursorWrapper = django_wrapper._prepare_cursor(PreparedCursor(self.connection))
