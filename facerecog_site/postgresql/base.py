@@ -65,15 +65,20 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return params
 
     def prepared_cursor(self) -> CursorWrapper:
-        """A cursor for statements run on every request (the module docstring)."""
+        """A cursor for statements run on every request (the module docstring): Django's
+        own ``cursor()``, its health check, connection and per-cursor set-up (time zone)
+        included, made by this connection with PreparedCursor as its cursor class."""
         if not self.prepares_statements:
             return self.cursor()
         self.close_if_health_check_failed()
-        self.ensure_connection()
-        django_wrapper: Any = self  # _prepare_cursor: as Django's own cursor() does
-        with self.wrap_database_errors:
-            cursor: CursorWrapper = django_wrapper._prepare_cursor(PreparedCursor(self.connection))
-            return cursor
+        self.ensure_connection()  # the connection whose cursor class is swapped below
+        connection = self.connection
+        cursor_class = connection.cursor_factory
+        connection.cursor_factory = PreparedCursor  # a connection serves one thread
+        try:
+            return self.cursor()  # checked and connected above: neither is repeated
+        finally:
+            connection.cursor_factory = cursor_class
 
     def close_if_health_check_failed(self) -> None:
         if (
